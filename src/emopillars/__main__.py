@@ -1,0 +1,5 @@
+import sys
+
+from emopillars.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data: the example type, the synthetic record schema and loaders for every supported format."""

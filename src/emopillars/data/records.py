@@ -1,0 +1,59 @@
+"""The synthetic Emo Pillars record: defined once, with a published JSON schema.
+
+Every synthesis step fills some fields; the dataset on disk is JSON lines of this model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from emopillars.taxonomy import POSITIVE_THRESHOLD
+
+SCHEMA_VERSION = "1.0"
+
+
+class Provenance(BaseModel):
+    """Which teacher and which prompt versions produced a record."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(description="LLM backend spec / model id of the teacher")
+    prompt_versions: dict[str, str] = Field(default_factory=dict, description="step name -> prompt version")
+    schema_version: str = SCHEMA_VERSION
+
+
+class SyntheticRecord(BaseModel):
+    """One synthetic utterance with its labels and (optionally) its context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: str = Field(description="Unique id of this record")
+    plot_id: str = Field(description="Id of the narrative the record is grounded in")
+    actor_id: str = Field(description="Id of the character (unique within the run)")
+    actor: str = Field(description="Character name as it appears in the plot")
+    plot_title: str | None = None
+    requested_emotion: str | None = Field(None, description="Emotion the utterance generation asked for")
+    utterance: str = Field(description="Original thinking-aloud utterance")
+    rewritten_utterance: str | None = Field(None, description="Utterance rewritten to need the context")
+    context: str | None = Field(None, description="Situation that ends right before the utterance")
+    cleaned_context: str | None = Field(None, description="Context with explicit emotion statements removed")
+    raw_labels: dict[str, float] = Field(default_factory=dict, description="Teacher labels as given: label -> level")
+    labels: dict[str, float] = Field(default_factory=dict, description="Labels mapped onto the 28-label taxonomy")
+    positive_labels: list[str] = Field(default_factory=list, description=f"Labels with level >= {POSITIVE_THRESHOLD}")
+    split: str | None = Field(None, description="train / dev / test")
+    provenance: Provenance
+
+    @classmethod
+    def json_schema(cls) -> dict:
+        schema = cls.model_json_schema()
+        schema["$id"] = f"https://emopillars.dev/schema/synthetic_record/{SCHEMA_VERSION}"
+        return schema
+
+
+def write_schema(path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps(SyntheticRecord.json_schema(), indent=2) + "\n")
+    return path
