@@ -1,0 +1,427 @@
+"""Two-stage training: start from a plain encoder or a checkpoint (e.g. trained on synthetic data), fine-tune on
+a task, and score it under the task's protocol.
+
+``adapt`` runs one *cell*: one task, one starting point, one head policy, one seed, one profile. The
+protocol decides the runs inside it (one for ``official``/``train_dev``, one per fold for ``kfold``).
+Each finished run writes ``run_K/metrics.json`` with a key of its settings, so an interrupted k-fold
+cell resumes at the first unfinished fold.
+
+What is never done: choosing a threshold, an epoch or anything else on the set that is reported.
+``official`` selects on dev and reports test; ``kfold`` selects on a dev carved from the training folds;
+``train_dev`` reports dev and selects nothing there (single-label argmax; a carve of train for monitoring).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from emopillars.adapt.custom import load_custom
+from emopillars.adapt.dialogue import load_dialogues
+from emopillars.adapt.folds import carve_dev, drop_non_answers, group_keys, kfold, stratify_labels
+from emopillars.adapt.heads import HeadPolicy, argmax_predictions, fit_threshold_policy
+from emopillars.adapt.tasks import TaskSpec, load_task
+from emopillars.data.example import LabeledData
+from emopillars.taxonomy import LABELS
+
+log = logging.getLogger("emopillars.adapt")
+
+PROFILES = ("quick", "full")
+DEFAULT_PROFILES: dict[str, dict] = {
+    "full": {},
+    "quick": {"epochs": 1, "limit": 4000, "max_length": 64, "bf16": True},
+}
+"""Fallback profile settings; a task's own ``profiles`` entry overrides them key by key."""
+
+RESULT_FILE = "result.json"
+RUN_METRICS = "metrics.json"
+
+
+def stable_hash(value) -> str:
+    """A short hash of a JSON-able value (sorted keys): the identity of a run or a suite cell."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+# --- where a run starts -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StartPoint:
+    """What ``--from`` names: a checkpoint this toolkit trained (``init_from``) or a plain encoder (``model``)."""
+
+    spec: str
+    model: str
+    init_from: str | None = None
+    label_names: list[str] | None = None
+
+    @property
+    def is_checkpoint(self) -> bool:
+        return self.init_from is not None
+
+
+def resolve_start(start: str) -> StartPoint:
+    """A checkpoint directory (it holds ``training_config.json``) or an encoder (alias, HF dir or hub id)."""
+    from emopillars.training.config import CONFIG_FILE, TrainConfig
+
+    path = Path(start).expanduser()
+    if path.is_dir() and (path / CONFIG_FILE).is_file():
+        saved = TrainConfig.load(path)
+        return StartPoint(start, saved.model, str(path.resolve()), saved.label_names)
+    if (path.is_absolute() or start.startswith(".")) and not path.exists():
+        raise FileNotFoundError(f"starting point {start} does not exist")
+    if path.is_dir() and not (path / "config.json").is_file():
+        raise ValueError(
+            f"{start} is neither a checkpoint (no training_config.json) nor a HF model dir (no config.json)"
+        )
+    return StartPoint(start, str(path.resolve()) if path.is_dir() else start)
+
+
+# --- data ---------------------------------------------------------------------------------------------------------
+
+
+def load_split(task: TaskSpec, split: str) -> LabeledData:
+    """The task's ``split`` file as ``LabeledData`` over exactly ``task.labels`` (in that order)."""
+    path = task.path(split)
+    options = dict(task.loader_options)
+    if task.format == "custom":
+        data = load_custom(path, task.labels, multi_label=task.multi_label, **options)
+    elif task.format == "dialogue":
+        data = load_dialogues(path, task.labels, multi_label=task.multi_label, **options)
+    else:
+        from emopillars.data.loaders import load
+
+        data = load(path, task.format, **options)
+    missing = set(data.label_names) - set(task.labels)
+    if missing:
+        raise ValueError(f"task {task.name}: {path} has labels {sorted(missing)} that the task does not list")
+    data = LabeledData(data.examples, list(task.labels), data.source, data.skipped, task.multi_label)
+    if not task.context_aware:
+        # A context-less task must not see context, whatever the loader kept.
+        for example in data.examples:
+            example.context = None
+    return data
+
+
+def subsample(data: LabeledData, limit: int | None, seed: int) -> LabeledData:
+    """At most ``limit`` rows, drawn at random with ``seed`` (file order is often sorted by label)."""
+    if not limit or len(data) <= limit:
+        return data
+    rng = np.random.default_rng(seed)
+    return data.subset(sorted(rng.choice(len(data), size=limit, replace=False).tolist()))
+
+
+# --- settings -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunSettings:
+    """The resolved settings of a cell: epochs, train-row limit and ``TrainConfig`` overrides."""
+
+    epochs: int
+    limit: int | None = None
+    train: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"epochs": self.epochs, "limit": self.limit, "train": dict(sorted(self.train.items()))}
+
+
+def resolve_settings(
+    task: TaskSpec,
+    profile: str = "full",
+    *,
+    epochs: int | None = None,
+    limit: int | None = None,
+    overrides: dict | None = None,
+) -> RunSettings:
+    """Task defaults < profile (built-in, then the task's own) < explicit arguments."""
+    from emopillars.training.config import TrainConfig
+
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    merged: dict = {"epochs": task.epochs, **task.train}
+    merged.update(DEFAULT_PROFILES[profile])
+    merged.update(task.profiles.get(profile, {}))
+    merged.update(overrides or {})
+    if epochs is not None:
+        merged["epochs"] = epochs
+    if limit is not None:
+        merged["limit"] = limit
+    run_epochs = int(merged.pop("epochs"))
+    run_limit = merged.pop("limit", None)
+    known = {f.name for f in fields(TrainConfig)}
+    reserved = {"model", "output_dir", "label_names", "init_from", "head", "seed", "context_aware", "limit"}
+    bad = set(merged) - (known - reserved)
+    if bad:
+        raise ValueError(f"task {task.name}: unknown or reserved training setting(s) {sorted(bad)}")
+    if run_epochs < 1 or (run_limit is not None and int(run_limit) < 1):
+        raise ValueError("epochs and limit must be positive")
+    return RunSettings(run_epochs, int(run_limit) if run_limit else None, merged)
+
+
+# --- scoring ------------------------------------------------------------------------------------------------------
+
+
+def score(task: TaskSpec, head: HeadPolicy, scores: np.ndarray, data: LabeledData, thresholds=None) -> dict:
+    """The task's metrics for model ``scores`` on ``data``: argmax (single-label) or ``thresholds`` (multi-label)."""
+    from emopillars.evaluation.metrics import emocontext_micro_f1, multilabel_report, single_label_report
+
+    task_scores = head.task_scores(scores)
+    targets = data.targets()
+    if task.multi_label:
+        if thresholds is None:
+            raise ValueError("a multi-label task needs thresholds chosen on a selection set")
+        predictions = thresholds.apply(task_scores)
+        report = multilabel_report(targets, predictions, task.labels)
+    else:
+        predictions = argmax_predictions(task_scores)
+        y_true = targets.argmax(axis=1).tolist()
+        y_pred = predictions.argmax(axis=1).tolist()
+        report = single_label_report(y_true, y_pred, task.labels)
+        if "emocontext_micro_f1" in task.metrics:
+            names = task.labels
+            report["emocontext_micro_f1"] = emocontext_micro_f1([names[i] for i in y_true], [names[i] for i in y_pred])
+    return report
+
+
+# --- one run (one split or one fold) ------------------------------------------------------------------------------
+
+
+@dataclass
+class RunData:
+    """The three roles of data in one run. ``select`` may be empty; it is never the ``report`` set."""
+
+    train: LabeledData
+    select: LabeledData
+    report: LabeledData
+    report_name: str
+
+
+def _run_once(
+    task: TaskSpec,
+    head: HeadPolicy,
+    start: StartPoint,
+    data: RunData,
+    settings: RunSettings,
+    seed: int,
+    run_dir: Path,
+    key: str,
+    keep_model: bool,
+    batch_size: int,
+) -> dict:
+    from emopillars.training import EmotionClassifier, TrainConfig, train
+
+    metrics_path = run_dir / RUN_METRICS
+    if metrics_path.is_file():
+        try:
+            saved = json.loads(metrics_path.read_text(encoding="utf-8"))
+            if saved.get("key") == key:
+                log.info("%s: finished earlier, reusing %s", run_dir.name, metrics_path)
+                return saved["summary"]
+        except (json.JSONDecodeError, KeyError):
+            log.warning("%s is unreadable; running again", metrics_path)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    train_data = subsample(data.train, settings.limit, seed)
+    keep_head = head.kind == "keep" and start.is_checkpoint
+    config = TrainConfig(
+        model=start.model,
+        output_dir=str(run_dir / "model"),
+        epochs=settings.epochs,
+        seed=seed,
+        label_names=list(head.model_labels),
+        init_from=start.init_from,
+        head="keep" if keep_head else "new",
+        context_aware=task.context_aware,
+        threshold_policy=task.protocol.threshold if task.multi_label else "argmax",
+        **settings.train,
+    )
+    selection = head.to_model_data(data.select) if len(data.select) else None
+    started = time.perf_counter()
+    result = train(config, head.to_model_data(train_data), selection)
+    train_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    classifier = EmotionClassifier.load(result.model_dir)
+    thresholds = None
+    if task.multi_label:
+        if not len(data.select):
+            raise ValueError(f"task {task.name}: a multi-label task needs a dev set to choose thresholds on")
+        select_scores = head.task_scores(classifier.predict_scores(data.select.examples, batch_size=batch_size))
+        thresholds = fit_threshold_policy(data.select.targets(), select_scores, task.labels, task.protocol.threshold)
+    report_scores = classifier.predict_scores(data.report.examples, batch_size=batch_size)
+    report = score(task, head, report_scores, data.report, thresholds)
+    eval_s = time.perf_counter() - started
+    del classifier
+
+    summary = {
+        "metrics": {name: float(report[name]) for name in task.metrics},
+        "n_train": len(train_data),
+        "n_select": len(data.select),
+        "n_report": len(data.report),
+        "report_split": data.report_name,
+        "train_s": round(train_s, 1),
+        "eval_s": round(eval_s, 1),
+        "train_examples_per_s": _float_or_none(getattr(result, "train_examples_per_s", None)),
+        "thresholds": thresholds.to_dict() if thresholds is not None else {"kind": "argmax"},
+    }
+    metrics_path.write_text(
+        json.dumps({"key": key, "summary": summary, "report": report}, indent=2, default=_json_default) + "\n",
+        encoding="utf-8",
+    )
+    if not keep_model:
+        shutil.rmtree(run_dir / "model", ignore_errors=True)
+    log.info("%s: %s", run_dir.name, ", ".join(f"{k}={v:.4f}" for k, v in summary["metrics"].items()))
+    return summary
+
+
+def _float_or_none(value) -> float | None:
+    try:
+        return None if value is None else round(float(value), 2)
+    except (TypeError, ValueError):
+        return None
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+# --- protocols ----------------------------------------------------------------------------------------------------
+
+
+def plan_runs(task: TaskSpec, seed: int) -> list[tuple[str, RunData]]:
+    """(run name, data) for every run the protocol asks for. Split carving uses the protocol's seed only,
+    so every starting point and every training seed sees the very same folds."""
+    protocol = task.protocol
+    if protocol.kind == "official":
+        return [
+            ("run_0", RunData(load_split(task, "train"), load_split(task, "dev"), load_split(task, "test"), "test"))
+        ]
+    if protocol.kind == "train_dev":
+        train = load_split(task, "train")
+        y = stratify_labels(train)
+        groups = group_keys(train.examples, protocol.group_by)
+        keep, select = carve_dev(list(range(len(train))), y, groups, protocol.dev_fraction, protocol.seed)
+        return [("run_0", RunData(train.subset(keep), train.subset(select), load_split(task, "dev"), "dev"))]
+    data = load_split(task, "data")
+    if protocol.drop_non_answers:
+        data, dropped = drop_non_answers(data)
+        log.info("task %s: dropped %d non-answer rows", task.name, dropped)
+    folds = kfold(data, protocol.folds, protocol.seed, protocol.dev_fraction, protocol.group_by)
+    return [
+        (f"fold_{fold.index}", RunData(data.subset(fold.train), data.subset(fold.dev), data.subset(fold.test), "fold"))
+        for fold in folds
+    ]
+
+
+def describe_protocol(task: TaskSpec) -> str:
+    """One sentence stating the protocol, printed under result tables."""
+    p = task.protocol
+    decide = "argmax over the task's classes" if not task.multi_label else f"{p.threshold} threshold chosen on dev"
+    if p.kind == "official":
+        return f"train on train, {decide}, report the full test set"
+    if p.kind == "train_dev":
+        return (
+            f"train on train ({p.dev_fraction:.0%} held out for monitoring), {decide}, report the full dev set "
+            "(nothing chosen on it)"
+        )
+    dropped = "non-answers dropped" if p.drop_non_answers else "non-answers kept as one group"
+    return (
+        f"stratified {p.folds}-fold CV (seed {p.seed}), identical texts in one fold, {dropped}, "
+        f"{p.dev_fraction:.0%} of each training part as dev, {decide}, mean +- std over folds"
+    )
+
+
+def aggregate(task: TaskSpec, runs: dict[str, dict]) -> dict:
+    """Mean and std (population, over runs) of each metric."""
+    out = {}
+    for name in task.metrics:
+        values = [run["metrics"][name] for run in runs.values()]
+        out[name] = {
+            "mean": float(np.mean(values)),
+            "std": float(np.std(values)) if len(values) > 1 else 0.0,
+            "values": values,
+        }
+    return out
+
+
+def adapt(
+    task: TaskSpec | str,
+    start: str,
+    head: str = "keep",
+    seed: int = 13,
+    profile: str = "full",
+    out_dir: str | Path = "runs/adapt",
+    *,
+    epochs: int | None = None,
+    limit: int | None = None,
+    overrides: dict | None = None,
+    keep_models: bool | None = None,
+    batch_size: int = 64,
+) -> dict:
+    """Fine-tune ``start`` on ``task`` under its protocol; return (and write ``out_dir/result.json``) the metrics.
+
+    ``keep_models``: keep each run's fine-tuned model (default: yes for single-run protocols, no for k-fold,
+    whose five models would only fill the disk).
+    """
+    task = load_task(task) if isinstance(task, str) else task
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start_point = resolve_start(start)
+    policy = HeadPolicy.for_task(task, head)
+    if policy.kind == "keep" and start_point.is_checkpoint and start_point.label_names not in (None, list(LABELS)):
+        raise ValueError(
+            f"--head keep needs a checkpoint with the 28-label taxonomy head; {start} has "
+            f"{len(start_point.label_names)} labels: use --head new"
+        )
+    settings = resolve_settings(task, profile, epochs=epochs, limit=limit, overrides=overrides)
+    identity = {
+        "task": task.model_dump(mode="json"),
+        "start": start_point.spec,
+        "head": policy.kind,
+        "seed": seed,
+        "settings": settings.to_dict(),
+    }
+    (out / "task.yaml").write_text(task.to_yaml(), encoding="utf-8")
+    started = time.perf_counter()
+    runs_plan = plan_runs(task, seed)
+    if keep_models is None:
+        keep_models = len(runs_plan) == 1
+    runs: dict[str, dict] = {}
+    for index, (name, data) in enumerate(runs_plan, start=1):
+        log.info(
+            "task %s, %s (%d/%d): train %d rows (limit %s), select %d, report %d (%s)",
+            task.name, name, index, len(runs_plan), len(data.train), settings.limit,
+            len(data.select), len(data.report), data.report_name,
+        )  # fmt: skip
+        key = stable_hash({**identity, "run": name})
+        runs[name] = _run_once(
+            task, policy, start_point, data, settings, seed, out / name, key, keep_models, batch_size
+        )
+    result = {
+        "task": task.name,
+        "start": start_point.spec,
+        "start_kind": "checkpoint" if start_point.is_checkpoint else "encoder",
+        "head": policy.kind,
+        "seed": seed,
+        "profile": profile,
+        "settings": settings.to_dict(),
+        "protocol": describe_protocol(task),
+        "primary_metric": task.primary_metric,
+        "metrics": aggregate(task, runs),
+        "runs": runs,
+        "wall_s": round(time.perf_counter() - started, 1),
+        "train_s": round(sum(run["train_s"] for run in runs.values()), 1),
+    }
+    (out / RESULT_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result

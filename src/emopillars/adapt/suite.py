@@ -1,0 +1,396 @@
+"""A benchmark suite: tasks x starting points x head policies x seeds, run cell by cell, each cell cached.
+
+A finished cell is written to ``OUT/cells/<cell>.json`` together with a key (a hash of everything that
+decides its result: the task spec, the starting point, head, seed, profile and settings). A rerun
+skips every cell whose file holds the same key, so an interrupted suite resumes where it stopped, and
+a changed setting recomputes exactly the cells it touches. Inside a k-fold cell, folds resume too
+(``run.py``). Every start, finish, reuse and failure is appended to ``OUT/suite_log.jsonl``.
+
+A cell that fails (a missing checkpoint, bad data) is logged and reported in the table; the other
+cells still run. ``results.md`` and ``results.json`` are rewritten after every cell.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from emopillars.adapt.run import PROFILES, adapt, describe_protocol, resolve_settings, stable_hash
+from emopillars.adapt.tasks import TaskSpec, load_task
+
+log = logging.getLogger("emopillars.adapt")
+
+CELLS_DIR = "cells"
+RUNS_DIR = "runs"
+LOG_FILE = "suite_log.jsonl"
+
+
+class StartSpec(BaseModel):
+    """A starting point: ``role`` says which column of the comparison it is (plain encoder vs synthetic)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str
+    source: str = Field(alias="from")
+    role: str = "plain"
+
+
+class SuiteSpec(BaseModel):
+    """A suite file. Task entries are shipped names or YAML paths (relative to the suite file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    profile: str = "quick"
+    out_dir: str = "runs/benchmark"
+    tasks: list[str]
+    starts: list[StartSpec]
+    heads: list[str] = Field(default_factory=lambda: ["keep"])
+    seeds: list[int] = Field(default_factory=lambda: [13])
+    epochs: int | None = None
+    limit: int | None = None
+    train: dict = Field(default_factory=dict)
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}")
+        return value
+
+    @field_validator("tasks", "starts", "heads", "seeds")
+    @classmethod
+    def _nonempty(cls, value: list) -> list:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
+def load_suite(path: str | Path) -> tuple[SuiteSpec, list[TaskSpec]]:
+    """The suite and its tasks, validated before anything runs."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"suite file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a suite file must be a YAML mapping")
+    try:
+        suite = SuiteSpec.model_validate(raw)
+    except Exception as exc:  # pydantic.ValidationError
+        raise ValueError(f"{path}: invalid suite: {exc}") from exc
+    tasks = []
+    for entry in suite.tasks:
+        candidate = Path(entry)
+        if candidate.suffix in {".yaml", ".yml"} and not candidate.is_absolute():
+            candidate = path.parent / candidate
+        tasks.append(load_task(candidate if candidate.suffix else entry))
+    names = [task.name for task in tasks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{path}: task names repeat: {names}")
+    return suite, tasks
+
+
+@dataclass
+class Cell:
+    task: TaskSpec
+    start: StartSpec
+    head: str
+    seed: int
+
+    @property
+    def cell_id(self) -> str:
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", self.start.name).strip("-").lower()
+        return f"{self.task.name}__{slug}__{self.head}__s{self.seed}"
+
+
+def plan_cells(suite: SuiteSpec, tasks: list[TaskSpec]) -> list[Cell]:
+    """Cells in run order: task by task, so each task's comparison completes early."""
+    return [
+        Cell(task, start, head, seed)
+        for task in tasks
+        for start in suite.starts
+        for head in suite.heads
+        for seed in suite.seeds
+    ]
+
+
+def cell_key(cell: Cell, suite: SuiteSpec, profile: str) -> str:
+    settings = resolve_settings(cell.task, profile, epochs=suite.epochs, limit=suite.limit, overrides=suite.train)
+    return stable_hash(
+        {
+            "task": cell.task.model_dump(mode="json"),
+            "start": cell.start.source,
+            "start_fingerprint": source_fingerprint(cell.start.source),
+            "head": cell.head,
+            "seed": cell.seed,
+            "profile": profile,
+            "settings": settings.to_dict(),
+        }
+    )
+
+
+def source_fingerprint(source: str) -> str | None:
+    """Names, sizes and mtimes of a local starting point's top-level files: a retrained checkpoint at the same
+    path changes the key of its cells, so stale results are never reused."""
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        return None
+    entries = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in path.iterdir() if p.is_file())
+    return stable_hash(entries)
+
+
+class SuiteLog:
+    """Append-only JSON lines of what the suite did, for people and for tests."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def write(self, event: str, cell: Cell | None = None, **fields) -> None:
+        record = {"time": round(time.time(), 3), "event": event, **fields}
+        if cell is not None:
+            record["cell"] = cell.cell_id
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def events(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def read_cached(path: Path, key: str) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        log.warning("%s is unreadable; the cell runs again", path)
+        return None
+    return saved["result"] if saved.get("key") == key else None
+
+
+def run_suite(
+    suite_path: str | Path,
+    out_dir: str | Path | None = None,
+    profile: str | None = None,
+    *,
+    limit: int | None = None,
+    epochs: int | None = None,
+    on_cell_done: Callable[[Cell, dict, bool], None] | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run (or resume) a suite; return the results dict also written to ``OUT/results.json``.
+
+    ``limit``/``epochs`` override the suite's values (a smoke run: ``limit=40, epochs=1``); they enter the
+    cell keys, so a smoke run never passes for a real one. ``on_cell_done(cell, result, cached)`` is called
+    after each cell (progress hooks, tests).
+    """
+    suite, tasks = load_suite(suite_path)
+    if limit is not None:
+        suite.limit = limit
+    if epochs is not None:
+        suite.epochs = epochs
+    profile = profile or suite.profile
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    out = Path(out_dir or suite.out_dir)
+    (out / CELLS_DIR).mkdir(parents=True, exist_ok=True)
+    suite_log = SuiteLog(out / LOG_FILE)
+    cells = plan_cells(suite, tasks)
+    keys = {cell.cell_id: cell_key(cell, suite, profile) for cell in cells}
+    suite_log.write("suite_start", suite=suite.name, profile=profile, cells=len(cells))
+    results: dict[str, dict] = {}
+    failures: dict[str, str] = {}
+    bar = _progress(len(cells), progress)
+    try:
+        for cell in cells:
+            cache = out / CELLS_DIR / f"{cell.cell_id}.json"
+            cached = read_cached(cache, keys[cell.cell_id])
+            if cached is not None:
+                results[cell.cell_id] = cached
+                suite_log.write("cached", cell, key=keys[cell.cell_id])
+                bar.advance(f"{cell.cell_id} (cached)")
+                if on_cell_done:
+                    on_cell_done(cell, cached, True)
+                continue
+            suite_log.write("start", cell, key=keys[cell.cell_id])
+            bar.describe(cell.cell_id)
+            try:
+                result = adapt(
+                    cell.task,
+                    cell.start.source,
+                    head=cell.head,
+                    seed=cell.seed,
+                    profile=profile,
+                    out_dir=out / RUNS_DIR / cell.cell_id,
+                    epochs=suite.epochs,
+                    limit=suite.limit,
+                    overrides=suite.train,
+                    keep_models=False,
+                )
+            except KeyboardInterrupt:
+                suite_log.write("interrupted", cell)
+                raise
+            except Exception as exc:  # one bad cell must not cost the others
+                failures[cell.cell_id] = f"{type(exc).__name__}: {exc}"
+                suite_log.write("failed", cell, error=failures[cell.cell_id], traceback=traceback.format_exc())
+                log.error("cell %s failed: %s", cell.cell_id, failures[cell.cell_id])
+                bar.advance(f"{cell.cell_id} (failed)")
+                continue
+            result.update({"start_name": cell.start.name, "role": cell.start.role, "cell": cell.cell_id})
+            cache.write_text(json.dumps({"key": keys[cell.cell_id], "result": result}, indent=2) + "\n")
+            results[cell.cell_id] = result
+            suite_log.write("done", cell, key=keys[cell.cell_id], wall_s=result["wall_s"])
+            bar.advance(cell.cell_id)
+            write_results(out, suite, tasks, cells, results, failures, profile)
+            if on_cell_done:
+                on_cell_done(cell, result, False)
+    finally:
+        bar.close()
+    summary = write_results(out, suite, tasks, cells, results, failures, profile)
+    suite_log.write("suite_done", done=len(results), failed=len(failures))
+    return summary
+
+
+class _progress:
+    """A tqdm bar over cells (counts, rate, ETA), silent when ``enabled`` is False."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="suite", unit="cell", dynamic_ncols=True)
+
+    def describe(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
+
+    def advance(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --- the results table --------------------------------------------------------------------------------------------
+
+
+def _cell_seconds(result: dict) -> float:
+    """Compute time of a cell, summed over its runs (stays right when a cell was resumed part-way)."""
+    return float(sum(run.get("train_s", 0) + run.get("eval_s", 0) for run in result["runs"].values()))
+
+
+def summarize(suite: SuiteSpec, tasks: list[TaskSpec], cells: list[Cell], results: dict, failures: dict) -> list:
+    """One row per (task, starting point, head): metric mean +- std over all runs (folds x seeds)."""
+    rows = []
+    for task in tasks:
+        for start in suite.starts:
+            for head in suite.heads:
+                group = [c for c in cells if c.task is task and c.start is start and c.head == head]
+                done = [results[c.cell_id] for c in group if c.cell_id in results]
+                row = {
+                    "task": task.name,
+                    "start": start.name,
+                    "source": start.source,
+                    "role": start.role,
+                    "head": head,
+                    "seeds": [c.seed for c in group if c.cell_id in results],
+                    "cells_done": len(done),
+                    "cells_planned": len(group),
+                    "errors": [failures[c.cell_id] for c in group if c.cell_id in failures],
+                    "metrics": {},
+                }
+                if done:
+                    for name in task.metrics:
+                        values = [v for result in done for v in result["metrics"][name]["values"]]
+                        row["metrics"][name] = {
+                            "mean": float(np.mean(values)),
+                            "std": float(np.std(values)) if len(values) > 1 else None,
+                            "n": len(values),
+                        }
+                    seconds = [_cell_seconds(result) for result in done]
+                    row["seconds_per_cell"] = float(np.mean(seconds))
+                    row["settings"] = done[0]["settings"]
+                rows.append(row)
+    return rows
+
+
+def _fmt(stat: dict | None) -> str:
+    if not stat:
+        return "—"
+    return f"{stat['mean']:.3f} ± {stat['std']:.3f}" if stat.get("std") is not None else f"{stat['mean']:.3f}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def render_markdown(suite: SuiteSpec, tasks: list[TaskSpec], rows: list[dict], profile: str) -> str:
+    lines = [f"# Adaptation benchmark: {suite.name} (profile {profile})", ""]
+    if suite.description:
+        lines += [suite.description, ""]
+    for task in tasks:
+        metrics = task.metrics
+        lines += [f"## {task.name}", ""]
+        lines.append("| starting point | head | " + " | ".join(metrics) + " | runs | time per cell |")
+        lines.append("| --- | --- | " + " | ".join("---" for _ in metrics) + " | --- | --- |")
+        for row in (r for r in rows if r["task"] == task.name):
+            label = f"{row['start']} (`{row['source']}`)"
+            if row["cells_done"] == 0:
+                why = "; ".join(row["errors"]) or "not run yet"
+                lines.append(f"| {label} | {row['head']} | " + " | ".join("—" for _ in metrics) + f" | 0 | {why} |")
+                continue
+            values = " | ".join(_fmt(row["metrics"].get(name)) for name in metrics)
+            n = row["metrics"][task.primary_metric]["n"]
+            lines.append(f"| {label} | {row['head']} | {values} | {n} | {_duration(row.get('seconds_per_cell'))} |")
+        if task.paper:
+            paper = {task.paper.metric: {"mean": task.paper.mean, "std": task.paper.std}}
+            values = " | ".join(_fmt(paper.get(name)) for name in metrics)
+            lines.append(f"| paper ({task.paper.note}) | — | {values} | — | — |")
+        settings = next((r["settings"] for r in rows if r["task"] == task.name and r.get("settings")), None)
+        lines += ["", f"Protocol: {describe_protocol(task)}. Primary metric: {task.primary_metric}."]
+        if settings:
+            train = ", ".join(f"{k}={v}" for k, v in settings["train"].items()) or "defaults"
+            limit = f"at most {settings['limit']} training rows per run" if settings["limit"] else "all training rows"
+            lines.append(f"Settings: {settings['epochs']} epoch(s), {limit}, {train}.")
+        lines.append("± is the standard deviation over runs (folds x seeds for k-fold, seeds otherwise).")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_results(out: Path, suite, tasks, cells, results, failures, profile) -> dict:
+    rows = summarize(suite, tasks, cells, results, failures)
+    summary = {
+        "suite": suite.name,
+        "profile": profile,
+        "cells_planned": len(cells),
+        "cells_done": len(results),
+        "failures": failures,
+        "rows": rows,
+        "paper": {t.name: t.paper.model_dump() for t in tasks if t.paper},
+        "protocols": {t.name: describe_protocol(t) for t in tasks},
+        "cells": results,
+    }
+    (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (out / "results.md").write_text(render_markdown(suite, tasks, rows, profile), encoding="utf-8")
+    return summary

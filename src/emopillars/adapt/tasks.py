@@ -1,0 +1,208 @@
+"""A task to adapt to, as configuration: where its data lies, its labels, and the protocol that scores it.
+
+A protocol is data, not code (the lm-evaluation-harness lesson): ``protocols/*.yaml`` ship the three
+benchmark tasks of the paper and two examples a user copies for their own data. ``load_task`` takes a
+shipped name (``isear``) or a YAML path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from emopillars import settings
+from emopillars.taxonomy import LABELS
+
+PROTOCOL_DIR = Path(__file__).parent / "protocols"
+
+SINGLE_LABEL_METRICS = {"macro_f1", "micro_f1", "accuracy", "emocontext_micro_f1"}
+MULTI_LABEL_METRICS = {"macro_f1", "micro_f1"}
+
+
+class Protocol(BaseModel):
+    """How a task is split, selected on, and reported.
+
+    - ``official``: train on ``train``; choose thresholds / epochs on ``dev``; report on ``test``.
+    - ``kfold``: stratified group k-fold over ``data`` (``folds``, ``seed``); identical texts share a fold;
+      a ``dev_fraction`` of each training part (never the test fold) is held out for selection.
+    - ``train_dev``: train on ``train``; report on ``dev`` (the task has no labelled test set to use).
+      Nothing is selected on ``dev`` then: single-label tasks predict by argmax, and a ``dev_fraction``
+      of ``train`` may be held out to monitor training.
+
+    ``group_by``: what must never straddle folds or the dev carve: ``text`` (identical normalized texts)
+    or ``group`` (``Example.group``: a dialogue id, a plot; falls back to the text when unset).
+    ``drop_non_answers`` drops rows like ISEAR's ``[ No response.]`` before splitting (default: keep them).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["official", "kfold", "train_dev"]
+    folds: int = 5
+    seed: int = 13
+    dev_fraction: float = 0.1
+    group_by: Literal["text", "group"] = "text"
+    drop_non_answers: bool = False
+    threshold: Literal["global", "per_class"] = "global"
+
+    @field_validator("folds")
+    @classmethod
+    def _folds(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError(f"protocol.folds must be >= 2, got {value}")
+        return value
+
+    @field_validator("dev_fraction")
+    @classmethod
+    def _dev_fraction(cls, value: float) -> float:
+        if not 0.0 <= value < 0.5:
+            raise ValueError(f"protocol.dev_fraction must be in [0, 0.5), got {value}")
+        return value
+
+
+class PaperResult(BaseModel):
+    """The number the paper reports for this task, shown beside ours in the results table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str
+    mean: float
+    std: float | None = None
+    note: str = ""
+
+
+class TaskSpec(BaseModel):
+    """One adaptation task. Paths are relative to the data folder (``settings.data_dir()``) unless absolute.
+
+    ``train`` holds ``TrainConfig`` overrides for every run of the task (``lr``, ``max_length``, ...);
+    ``profiles`` holds per-profile overrides (``quick``: fewer ``epochs``, a train-row ``limit``, ...) on top.
+    ``label_map`` maps each task label onto the 28-label taxonomy (``null`` = no taxonomy class, such as
+    EmoContext's ``others``); the ``keep`` head policy trains such rows towards ``none_as`` (neutral).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    format: str
+    paths: dict[str, str]
+    loader_options: dict = Field(default_factory=dict)
+    labels: list[str]
+    multi_label: bool = False
+    context_aware: bool = False
+    label_map: dict[str, str | None] = Field(default_factory=dict)
+    none_as: str = "neutral"
+    protocol: Protocol
+    epochs: int = 3
+    metrics: list[str] = Field(default_factory=lambda: ["macro_f1"])
+    primary_metric: str = "macro_f1"
+    train: dict = Field(default_factory=dict)
+    profiles: dict[str, dict] = Field(default_factory=dict)
+    paper: PaperResult | None = None
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        if len(value) < 2:
+            raise ValueError("a task needs at least 2 labels")
+        if len(set(value)) != len(value):
+            raise ValueError(f"duplicate labels in {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> TaskSpec:
+        needed = {"official": {"train", "dev", "test"}, "kfold": {"data"}, "train_dev": {"train", "dev"}}
+        missing = needed[self.protocol.kind] - set(self.paths)
+        if missing:
+            raise ValueError(f"task {self.name}: protocol {self.protocol.kind} needs paths {sorted(missing)}")
+        unknown = set(self.label_map) - set(self.labels)
+        if unknown:
+            raise ValueError(f"task {self.name}: label_map names labels not in labels: {sorted(unknown)}")
+        for label, target in self.label_map.items():
+            if target is not None and target not in LABELS:
+                raise ValueError(f"task {self.name}: label_map {label} -> {target}: not a taxonomy label")
+        if self.none_as not in LABELS:
+            raise ValueError(f"task {self.name}: none_as {self.none_as!r} is not a taxonomy label")
+        allowed = MULTI_LABEL_METRICS if self.multi_label else SINGLE_LABEL_METRICS
+        bad = set(self.metrics) - allowed
+        if bad:
+            raise ValueError(f"task {self.name}: metrics {sorted(bad)} not available; choose from {sorted(allowed)}")
+        if self.primary_metric not in self.metrics:
+            raise ValueError(f"task {self.name}: primary_metric {self.primary_metric} is not in metrics")
+        if "emocontext_micro_f1" in self.metrics and not {"happy", "sad", "angry"} <= set(self.labels):
+            raise ValueError(f"task {self.name}: emocontext_micro_f1 needs labels happy, sad, angry")
+        if self.epochs < 1:
+            raise ValueError(f"task {self.name}: epochs must be >= 1")
+        return self
+
+    def path(self, split: str) -> Path:
+        """The file for ``split`` (``train``, ``dev``, ``test`` or ``data``), resolved against the data folder."""
+        if split not in self.paths:
+            raise ValueError(f"task {self.name} has no {split!r} path")
+        raw = Path(self.paths[split]).expanduser()
+        if raw.is_absolute():
+            resolved = raw
+        else:
+            root = settings.data_dir()
+            if root is None:
+                raise FileNotFoundError(
+                    f"task {self.name}: {raw} is relative to the data folder, which was not found; set EMOPILLARS_DATA"
+                )
+            resolved = root / raw
+        if not resolved.exists():
+            raise FileNotFoundError(f"task {self.name}: {resolved} does not exist")
+        return resolved
+
+    def taxonomy_map(self) -> dict[str, str]:
+        """Task label -> taxonomy label for the ``keep`` head: unmapped labels go to ``none_as``.
+
+        Labels absent from ``label_map`` map to themselves when they are taxonomy labels (GoEmotions).
+        """
+        out: dict[str, str] = {}
+        for label in self.labels:
+            if label in self.label_map:
+                target = self.label_map[label]
+                out[label] = self.none_as if target is None else target
+            elif label in LABELS:
+                out[label] = label
+            else:
+                raise ValueError(
+                    f"task {self.name}: label {label!r} is not a taxonomy label and has no label_map entry "
+                    "(the keep head needs one; use --head new otherwise)"
+                )
+        if len(set(out.values())) != len(out):
+            raise ValueError(f"task {self.name}: two task labels map onto one taxonomy class: {out}")
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+
+
+def shipped_tasks() -> list[str]:
+    return sorted(path.stem for path in PROTOCOL_DIR.glob("*.yaml"))
+
+
+def load_task(name_or_path: str | Path) -> TaskSpec:
+    """A shipped protocol by name (``goemotions``, ``isear``, ``emocontext``, ...) or any task YAML file."""
+    path = Path(name_or_path).expanduser()
+    if not path.suffix and not path.exists():
+        shipped = PROTOCOL_DIR / f"{name_or_path}.yaml"
+        if not shipped.exists():
+            raise ValueError(
+                f"unknown task {name_or_path!r}: shipped tasks are {shipped_tasks()}, or give a YAML path"
+            )
+        path = shipped
+    if not path.exists():
+        raise FileNotFoundError(f"task file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a task file must be a YAML mapping")
+    try:
+        return TaskSpec.model_validate(raw)
+    except Exception as exc:  # pydantic.ValidationError: one readable line per problem
+        raise ValueError(f"{path}: invalid task: {exc}") from exc
