@@ -1,0 +1,241 @@
+"""The step runner, written once for every step: batches, checkpoints, resume, progress.
+
+For one step and its input rows (each with a unique ``id``):
+
+1. load the step's checkpoint ``DIR/steps/<step>.jsonl`` and skip the rows already in it;
+2. send the remaining rows to ``llm.generate`` in batches (the LLM layer runs a batch concurrently);
+3. after each batch, append one line per finished input row -- its outputs, or a drop record with
+   the reason -- then flush and fsync, so a kill loses at most the batch in flight;
+4. show a progress bar (rows done / total, rate, ETA, outputs, drops).
+
+Checkpoint lines are self-contained JSON objects (:class:`Entry`). A kill can tear only the last
+line; loading truncates it and the row is simply redone. Ctrl-C stops after the finished batches are
+on disk and says so. A request that failed for a *transient* reason (connection refused, timeout,
+server error) is not recorded, so a rerun retries it; if no request of a batch got through, the step
+stops with :class:`SynthesisError` (the backend is down) instead of writing a file full of failures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from emopillars.llm.types import ChatResponse
+from emopillars.synth.steps.base import Parsed, Step
+
+logger = logging.getLogger(__name__)
+
+_TRANSIENT = re.compile(
+    r"connect|refused|timed? ?out|timeout|unreachable|unavailable|reset by peer|broken pipe|"
+    r"\b(429|500|502|503|504)\b|server error|too many requests|remote ?protocol",
+    re.IGNORECASE,
+)
+
+
+class SynthesisError(RuntimeError):
+    """A run that cannot go on (backend down, corrupt checkpoint); finished work stays on disk."""
+
+
+class CheckpointError(SynthesisError, ValueError):
+    """A checkpoint file that is damaged beyond a torn last line."""
+
+
+@dataclass
+class Entry:
+    """One finished input row in a step checkpoint."""
+
+    id: str
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    drop: str | None = None
+    item_drops: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_parsed(cls, row_id: str, parsed: Parsed, response: ChatResponse) -> Entry:
+        usage = {
+            "prompt_tokens": response.prompt_tokens,
+            "completion_tokens": response.completion_tokens,
+            "latency_s": round(response.latency_s, 4),
+            "finish_reason": response.finish_reason,
+            "cached": response.cached,
+            "retries": response.retries,
+            "repairs": response.repairs,
+        }
+        notes = {k: v for k, v in parsed.notes.items() if v is not None}
+        return cls(row_id, parsed.outputs, parsed.drop, dict(parsed.item_drops), notes, usage)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Entry]:
+    """Entries by input id, in file order. A torn last line (killed mid-write) is cut off the file."""
+    path = Path(path)
+    entries: dict[str, Entry] = {}
+    if not path.exists():
+        return entries
+    data = path.read_bytes()
+    pos = good_end = line_no = 0
+    while pos < len(data):
+        newline = data.find(b"\n", pos)
+        if newline == -1:  # every entry is written with its newline: a line without one is torn
+            break
+        raw, line_no = data[pos:newline], line_no + 1
+        if raw.strip():
+            try:
+                entry = Entry(**json.loads(raw))
+            except (ValueError, TypeError) as exc:
+                if data[newline + 1 :].strip():
+                    raise CheckpointError(
+                        f"{path}:{line_no}: damaged checkpoint line ({exc}); delete the file to redo this step"
+                    ) from None
+                break
+            if entry.id in entries:
+                logger.warning("%s:%d: duplicate id %s ignored", path, line_no, entry.id)
+            else:
+                entries[entry.id] = entry
+        pos = good_end = newline + 1
+    if good_end < len(data):
+        logger.warning("%s: cutting a torn last line (a run was killed while writing it); it will be redone", path)
+        with open(path, "r+b") as handle:
+            handle.truncate(good_end)
+    return entries
+
+
+def append_entries(path: Path, entries: list[Entry]) -> None:
+    """Append and make durable: one JSON line per entry, then flush + fsync."""
+    if not entries:
+        return
+    payload = "".join(json.dumps(asdict(e), ensure_ascii=False) + "\n" for e in entries)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def is_transient(response: ChatResponse) -> bool:
+    """A failure worth retrying on a rerun (the backend, not the answer, was the problem)."""
+    return bool(response.error) and not response.text and bool(_TRANSIENT.search(response.error or ""))
+
+
+@dataclass
+class StepStats:
+    """What one step did in this invocation (the manifest adds what was in the checkpoint before)."""
+
+    name: str
+    total: int = 0
+    resumed: int = 0
+    done_now: int = 0
+    transient_failures: int = 0
+    wall_s: float = 0.0
+    llm_s: float = 0.0
+    interrupted: bool = False
+
+
+@dataclass
+class StepRun:
+    """The step's complete results (checkpoint + this invocation), in input order."""
+
+    entries: list[Entry]
+    stats: StepStats
+
+    def outputs(self) -> list[dict[str, Any]]:
+        return [out for entry in self.entries for out in entry.outputs]
+
+
+def run_step(
+    step: Step,
+    rows: list[dict],
+    llm,
+    checkpoint: str | Path,
+    *,
+    batch_size: int = 64,
+    progress: bool = True,
+    max_passes: int = 2,
+) -> StepRun:
+    """Run ``step`` over ``rows`` (see module doc). Returns every row's entry in input order."""
+    checkpoint = Path(checkpoint)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    ids = [str(row["id"]) for row in rows]
+    if len(set(ids)) != len(ids):
+        raise SynthesisError(f"step {step.name}: input rows have duplicate ids")
+    done = load_checkpoint(checkpoint)
+    stats = StepStats(step.name, total=len(rows), resumed=sum(1 for i in ids if i in done))
+    pending = [row for row in rows if str(row["id"]) not in done]
+    start = time.perf_counter()
+    bar = tqdm(
+        total=len(rows),
+        initial=stats.resumed,
+        desc=f"{step.name:>10}",
+        unit="row",
+        disable=not progress or not rows,
+        dynamic_ncols=True,
+    )
+    counts = Counter(outputs=sum(len(done[i].outputs) for i in ids if i in done))
+    counts["dropped"] = sum(1 for i in ids if i in done and done[i].drop)
+    try:
+        for _ in range(max_passes):
+            if not pending:
+                break
+            pending = _one_pass(step, pending, llm, checkpoint, batch_size, done, stats, bar, counts)
+    except KeyboardInterrupt:
+        stats.interrupted = True
+        logger.warning(
+            "interrupted in step %s: %d/%d rows are saved in %s; rerun the same command to resume",
+            step.name,
+            stats.resumed + stats.done_now,
+            len(rows),
+            checkpoint,
+        )
+        raise
+    finally:
+        bar.close()
+        stats.wall_s = time.perf_counter() - start
+    if pending:
+        raise SynthesisError(
+            f"step {step.name}: {len(pending)} requests failed with backend errors after {max_passes} passes "
+            f"(finished rows are saved in {checkpoint}); check the LLM server and rerun to resume"
+        )
+    return StepRun([done[i] for i in ids], stats)
+
+
+def _one_pass(step, pending, llm, checkpoint, batch_size, done, stats, bar, counts) -> list[dict]:
+    """Process ``pending`` in batches; return the rows that failed transiently."""
+    failed: list[dict] = []
+    for begin in range(0, len(pending), batch_size):
+        batch = pending[begin : begin + batch_size]
+        requests = step.build_requests(batch)
+        t0 = time.perf_counter()
+        responses = llm.generate(requests)
+        stats.llm_s += time.perf_counter() - t0
+        finished: list[Entry] = []
+        batch_failed: list[tuple[dict, ChatResponse]] = []
+        for row, response in zip(batch, responses, strict=True):
+            if is_transient(response):
+                batch_failed.append((row, response))
+                continue
+            entry = Entry.from_parsed(str(row["id"]), step.parse(response, row), response)
+            finished.append(entry)
+        append_entries(checkpoint, finished)
+        for entry in finished:
+            done[entry.id] = entry
+            counts["outputs"] += len(entry.outputs)
+            counts["dropped"] += bool(entry.drop)
+        stats.done_now += len(finished)
+        stats.transient_failures += len(batch_failed)
+        failed.extend(row for row, _ in batch_failed)
+        bar.update(len(finished))
+        bar.set_postfix(out=counts["outputs"], dropped=counts["dropped"], refresh=False)
+        if batch_failed and not finished:
+            raise SynthesisError(
+                f"step {step.name}: the LLM backend failed on a whole batch ({batch_failed[0][1].error}); "
+                f"finished rows are saved in {checkpoint}; rerun the same command to resume"
+            )
+    return failed

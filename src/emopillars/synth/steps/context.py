@@ -1,0 +1,59 @@
+"""Step 4, context: for a chosen fraction of labelled utterances, the situation that leads up to it.
+
+Input row: a labelled utterance with its plot (``id``, ``plot``, ``actor``, ``utterance``,
+``positive_labels``). The teacher sees the plot, the actor, the utterance and its emotions, and
+writes a short third-person situation that ends right before the utterance, without naming the
+actor's emotions (the cleaning step removes what slips through). Output: ``{"id", "context"}``.
+Which utterances get a context is decided by the pipeline (:func:`emopillars.synth.pipeline.wants_context`).
+"""
+
+from __future__ import annotations
+
+from emopillars.llm.types import ChatResponse, SamplingParams
+from emopillars.synth.prompts import PromptTemplate
+from emopillars.synth.steps.base import Parsed, clean_text, requests_for, response_object
+
+NAME = "context"
+PROMPT_VERSION = "context-v1"
+MAX_TOKENS = 300
+MAX_CONTEXT_CHARS = 1200
+MIN_CONTEXT_CHARS = 20
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"context": {"type": "string", "minLength": 1, "maxLength": MAX_CONTEXT_CHARS}},
+    "required": ["context"],
+}
+
+
+def emotion_phrase(labels: list[str]) -> str:
+    """['joy', 'relief', 'pride'] -> 'joy, relief and pride'."""
+    labels = list(labels)
+    if len(labels) <= 1:
+        return "".join(labels)
+    return ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def render(row: dict, prompt: PromptTemplate) -> str:
+    return prompt.render(
+        plot=row["plot"],
+        actor=row["actor"],
+        utterance=row["utterance"],
+        emotions=emotion_phrase(row["positive_labels"]),
+    )
+
+
+def build_requests(rows: list[dict], *, prompt: PromptTemplate, system, params: SamplingParams, **_) -> list:
+    return requests_for(rows, lambda row: render(row, prompt), system=system, params=params, schema=SCHEMA)
+
+
+def parse(response: ChatResponse, row: dict, **_) -> Parsed:
+    value, problem = response_object(response)
+    if problem:
+        return Parsed.dropped(problem, error=response.error)
+    text = clean_text(value.get("context") or value.get("situation"))
+    if not text:
+        return Parsed.dropped("empty_context")
+    if len(text) < MIN_CONTEXT_CHARS:
+        return Parsed.dropped("short_context")
+    return Parsed(outputs=[{"id": row["id"], "context": text}])
