@@ -42,6 +42,9 @@ def group_keys(examples: list[Example], group_by: str = "text") -> list[str]:
             keys.append(f"g:{example.group}")
         elif is_non_answer(example.text):
             keys.append("t:<non-answer>")
+        elif example.context:
+            # context-aware data: the same reply in another conversation is another example
+            keys.append(f"t:{normalize_text(example.context)} || {normalize_text(example.text)}")
         else:
             keys.append(f"t:{normalize_text(example.text)}")
     return keys

@@ -190,13 +190,15 @@ def run_suite(
     *,
     limit: int | None = None,
     epochs: int | None = None,
+    starts: dict[str, str] | None = None,
     on_cell_done: Callable[[Cell, dict, bool], None] | None = None,
     progress: bool = True,
 ) -> dict:
     """Run (or resume) a suite; return the results dict also written to ``OUT/results.json``.
 
     ``limit``/``epochs`` override the suite's values (a smoke run: ``limit=40, epochs=1``); they enter the
-    cell keys, so a smoke run never passes for a real one. ``on_cell_done(cell, result, cached)`` is called
+    cell keys, so a smoke run never passes for a real one. ``starts`` maps a start's name or role to another
+    ``from`` (e.g. ``{"synthetic": "runs/my-checkpoint"}``). ``on_cell_done(cell, result, cached)`` is called
     after each cell (progress hooks, tests).
     """
     suite, tasks = load_suite(suite_path)
@@ -204,6 +206,12 @@ def run_suite(
         suite.limit = limit
     if epochs is not None:
         suite.epochs = epochs
+    for key, source in (starts or {}).items():
+        matched = [s for s in suite.starts if key in (s.name, s.role)]
+        if not matched:
+            raise ValueError(f"--start {key}=...: no starting point named or with role {key!r} in the suite")
+        for start in matched:
+            start.source = source
     profile = profile or suite.profile
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")

@@ -22,6 +22,13 @@ def register(subparsers) -> None:
     parser.add_argument("--profile", choices=PROFILES, default=None, help="override the suite's profile")
     parser.add_argument("--limit", type=int, default=None, help="smoke run: at most N training rows per run")
     parser.add_argument("--epochs", type=int, default=None, help="override epochs for every cell")
+    parser.add_argument(
+        "--start",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="replace a starting point's `from` (by name or role), e.g. --start synthetic=runs/synth-model",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -33,8 +40,20 @@ def run(args) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name} must be a positive integer")
+    starts = {}
+    for item in args.start:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--start expects NAME=PATH, got {item!r}")
+        starts[name] = path
     summary = run_suite(
-        args.suite, args.out, args.profile, limit=args.limit, epochs=args.epochs, progress=not args.no_progress
+        args.suite,
+        args.out,
+        args.profile,
+        limit=args.limit,
+        epochs=args.epochs,
+        starts=starts,
+        progress=not args.no_progress,
     )
     out = args.out or "the suite's out_dir"
     print(f"{summary['cells_done']}/{summary['cells_planned']} cells done; results in {out}/results.md")
