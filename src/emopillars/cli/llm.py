@@ -1,0 +1,88 @@
+"""``emopillars llm``: check that an LLM backend answers a structured request; list packaged models.
+
+``emopillars llm check [--llm SPEC]`` is the first debugging step: it loads the backend, sends one
+small structured request, and prints the backend, the latency and the parsed answer. It exits
+non-zero with one line when the server is unreachable or the model file is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from emopillars.cli.main import CLIError
+
+ORDER = 40
+
+CHECK_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "emotion": {"type": "string", "enum": ["joy", "sadness", "anger", "fear", "surprise", "neutral"]},
+        "reason": {"type": "string", "maxLength": 100},
+    },
+    "required": ["emotion", "reason"],
+}
+CHECK_PROMPT = (
+    'Which emotion does the speaker feel? "I finally got the job I wanted for years!" '
+    'Answer with JSON: {"emotion": one of joy, sadness, anger, fear, surprise, neutral, "reason": a short reason}.'
+)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("llm", help="check an LLM backend; list packaged models")
+    commands = parser.add_subparsers(dest="llm_command", metavar="ACTION")
+    check = commands.add_parser("check", help="send one small structured request and print the answer")
+    check.add_argument("--llm", default=None, help="backend spec (default: $EMOPILLARS_LLM or llamacpp:qwen2.5-0.5b)")
+    check.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+    check.add_argument("--timeout", type=float, default=120.0, help="seconds per HTTP request (servers only)")
+    check.set_defaults(func=run_check)
+    models = commands.add_parser("models", help="list the GGUF models installable from PyPI and where they are")
+    models.set_defaults(func=run_models)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 1)[1])
+
+
+def run_check(args) -> int:
+    from emopillars.llm import BackendUnavailable, ChatRequest, SamplingParams, load_llm, parse_spec
+
+    options = {}
+    if parse_spec(args.llm).kind == "openai":
+        options = {"timeout": args.timeout, "http_retries": 1}
+    started = time.perf_counter()
+    try:
+        llm = load_llm(args.llm, cache=not args.no_cache, **options)
+        llm.check()
+    except BackendUnavailable as exc:
+        raise CLIError(str(exc)) from None
+    load_s = time.perf_counter() - started
+    try:
+        request = ChatRequest.from_prompt(CHECK_PROMPT, params=SamplingParams(max_tokens=64), schema=CHECK_SCHEMA)
+        [response] = llm.generate([request])
+        print(f"backend:  {llm.describe()}")
+        print(f"model id: {llm.model_id}")
+        print(f"load:     {load_s:.2f}s")
+        if not response.ok:
+            raise CLIError(f"the backend answered but the request failed: {response.error}")
+        source = "cache" if response.cached else f"{response.completion_tokens} tokens"
+        print(f"latency:  {response.latency_s:.2f}s ({source}, finish={response.finish_reason})")
+        print(f"parsed:   {json.dumps(response.parsed, ensure_ascii=False)}")
+        print(llm.metrics.summary())
+    finally:
+        llm.close()
+    return 0
+
+
+def run_models(args) -> int:
+    from emopillars.llm.models import PACKAGED_MODELS, assembled_path, part_paths
+
+    for model in PACKAGED_MODELS.values():
+        path = assembled_path(model)
+        if path is not None:
+            state = f"ready: {path}"
+        else:
+            try:
+                part_paths(model)
+                state = "installed, assembled on first use"
+            except FileNotFoundError:
+                state = f"not installed: {model.pip}"
+        print(f"{model.name:14s} {model.description}\n{'':14s} {state}")
+    return 0
