@@ -144,7 +144,7 @@ def filter_utterances(rows: list[dict], config: FilterConfig = FilterConfig(), f
 def _text_problem(text: str, config: FilterConfig) -> str | None:
     if not text:
         return "empty"
-    if len(_WORD.findall(text)) < config.min_words:
+    if len(re.findall(r"\w+", text)) < config.min_words:
         return "too_short"
     if len(text) > config.max_chars:
         return "overlong"

@@ -36,7 +36,7 @@ from emopillars.synth.balancer import EmotionBalancer
 from emopillars.synth.dataset import write_dataset
 from emopillars.synth.filters import FilterConfig, emotion_words_in, filter_utterances, rewrite_problem
 from emopillars.synth.prompts import SYSTEM, SYSTEM_VERSION, load_prompt
-from emopillars.synth.runner import StepRun, run_step
+from emopillars.synth.runner import StepRun, SynthesisError, run_step
 from emopillars.synth.steps import STEP_MODULES, STEP_ORDER, make_step
 from emopillars.taxonomy import LABELS, NEUTRAL, POSITIVE_THRESHOLD
 
@@ -301,9 +301,7 @@ def synthesize(config: SynthesisConfig, llm=None) -> Manifest:
     _write_json(paths.config, {"identity": config.identity(), "config": config.to_dict()})
     own_llm = llm is None
     if own_llm:
-        from emopillars.llm import load_llm
-
-        llm = load_llm(config.llm, cache=config.cache, concurrency=config.concurrency)
+        llm = _open_llm(config)
     run = _Run(config, llm, paths)
     status = "failed"
     records: list[SyntheticRecord] = []
@@ -322,6 +320,22 @@ def synthesize(config: SynthesisConfig, llm=None) -> Manifest:
             llm.close()
     logger.info("synthesis %s: %s", status, ", ".join(f"{k} {sum(v.values())}" for k, v in dataset_counts.items()))
     return manifest
+
+
+def _open_llm(config: SynthesisConfig):
+    """The teacher named by the config, checked before any work so a dead server fails fast and clearly."""
+    from emopillars.llm import BackendError, load_llm
+
+    try:
+        llm = load_llm(config.llm, cache=config.cache, concurrency=config.concurrency)
+    except BackendError as exc:
+        raise SynthesisError(f"cannot start the LLM {config.llm or '(default)'}: {exc}") from None
+    try:
+        llm.check()
+    except BackendError as exc:
+        llm.close()
+        raise SynthesisError(f"the LLM {config.llm or '(default)'} is not available: {exc}") from None
+    return llm
 
 
 def _run_steps(run: _Run, plots: list[corpus_io.Plot]) -> list[SyntheticRecord]:

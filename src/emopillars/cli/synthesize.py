@@ -1,0 +1,107 @@
+"""``emopillars synthesize``: turn a corpus of stories into the Emo Pillars dataset (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+
+ORDER = 20
+
+
+def _max_tokens(values: list[str] | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values or []:
+        step, sep, number = value.partition("=")
+        if not sep or not number.isdigit():
+            raise ValueError(f"--max-tokens expects STEP=N, got {value!r}")
+        out[step.strip()] = int(number)
+    return out
+
+
+def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--llm",
+        help="teacher: llamacpp:/path.gguf, llamacpp:NAME, openai:http://HOST:PORT/v1#MODEL, vllm:MODEL "
+        "(default: the embedded Qwen2.5-Coder-0.5B GGUF)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="do not use the LLM answer cache")
+    parser.add_argument("--concurrency", type=int, help="parallel requests to a server backend")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "synthesize",
+        help="generate a labelled, context-rich emotion dataset from stories with an LLM teacher",
+        description="Runs actors -> utterances -> labels -> context -> cleaning -> rewriting, writes DIR/dataset "
+        "and DIR/manifest.json. Rerunning the same command on the same DIR resumes.",
+    )
+    parser.add_argument("--corpus", required=True, help="JSONL / CSV / TXT file, folder of .txt, or WikiPlots folder")
+    parser.add_argument("--out", required=True, help="output folder (checkpoints, dataset, manifest)")
+    add_llm_arguments(parser)
+    parser.add_argument("--plots", type=int, help="sample this many plots (default: all)")
+    parser.add_argument("--max-actors", type=int, help="at most this many characters per plot")
+    parser.add_argument("--context-fraction", type=float, default=1 / 3, help="share of utterances given a context")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--prompts", help="folder with prompt templates overriding the package's (<step>.txt)")
+    parser.add_argument("--batch-size", type=int, default=64, help="requests handed to the LLM layer at once")
+    parser.add_argument("--format", choices=["jsonl", "csv", "txt", "wikiplots"], help="corpus format (auto)")
+    parser.add_argument("--text-field", help="column holding the story (auto: text, plot, ...)")
+    parser.add_argument("--id-field", help="column holding the story id (auto: id)")
+    parser.add_argument("--title-field", help="column holding the title (auto: title)")
+    parser.add_argument("--min-plot-chars", type=int, default=200, help="skip shorter stories")
+    parser.add_argument("--max-plot-tokens", type=int, default=1500, help="cut longer stories at a sentence end")
+    parser.add_argument(
+        "--max-tokens", action="append", metavar="STEP=N", help="max new tokens of a step (repeatable), e.g. labels=80"
+    )
+    parser.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard for near duplicates")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--force", action="store_true", help="discard a previous run with another config in --out")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from emopillars.cli.main import CLIError
+    from emopillars.synth import SynthesisConfig, SynthesisError, synthesize
+
+    config = SynthesisConfig(
+        corpus=args.corpus,
+        out_dir=args.out,
+        llm=args.llm,
+        plots=args.plots,
+        max_actors=args.max_actors,
+        context_fraction=args.context_fraction,
+        seed=args.seed,
+        cache=not args.no_cache,
+        prompts_dir=args.prompts,
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        corpus_format=args.format,
+        text_field=args.text_field,
+        id_field=args.id_field,
+        title_field=args.title_field,
+        min_plot_chars=args.min_plot_chars,
+        max_plot_tokens=args.max_plot_tokens,
+        max_tokens=_max_tokens(args.max_tokens),
+        near_dup_threshold=args.near_dup_threshold,
+        progress=not args.no_progress,
+        force=args.force,
+    )
+    try:
+        manifest = synthesize(config)
+    except SynthesisError as exc:
+        raise CLIError(str(exc)) from None
+    print_summary(manifest)
+    return 0
+
+
+def print_summary(manifest) -> None:
+    data = manifest.data
+    print(f"model: {data['model']}")
+    print(f"records: {data['records']} from {data['plots']} plots; wall time {data['wall_time_s']:.0f}s")
+    for name, splits in data["dataset"].items():
+        print(f"  {name:<6} " + "  ".join(f"{split} {n}" for split, n in splits.items()))
+    if data["drops"]:
+        print("drops: " + ", ".join(f"{k} {v}" for k, v in list(data["drops"].items())[:10]))
+    tokens = data["tokens"]
+    print(f"LLM calls {tokens['calls']}, tokens {tokens['prompt']} in / {tokens['completion']} out")
+    print(f"dataset: {data['outputs']['dataset']}")
+    print(f"manifest: {manifest.path}")
