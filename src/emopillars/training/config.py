@@ -1,0 +1,131 @@
+"""Training settings: one dataclass that validates itself and round-trips through ``training_config.json``.
+
+The file is saved beside the model, so prediction rebuilds exactly the input encoding used in training
+(context-aware or not, maximum length) without being told again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+CONFIG_FILE = "training_config.json"
+POLICIES = ("auto", "global", "per_class", "argmax")
+HEADS = ("keep", "new")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run.
+
+    ``model``: a hub id, a local HF directory, or an alias (``minilm``, ``mpnet``).
+    ``init_from``: a model directory trained earlier (by this toolkit) to continue from; ``head="new"``
+    re-initialises the classification layer (other label set), ``"keep"`` reuses it (same labels).
+    ``pos_weight``: cap of the per-class positive weight ``clip(sqrt(neg/pos), 1, cap)``; 0 turns it off.
+    ``bf16``: ``None`` = automatic (on when CUDA supports it, off on CPU), ``True``/``False`` forces it.
+    ``threshold_policy``: ``auto`` picks global or per-class thresholds by cross-fitted dev macro-F1.
+    """
+
+    model: str = "minilm"
+    output_dir: str = "model"
+    epochs: int = 3
+    lr: float = 1e-4
+    head_lr: float | None = None
+    batch_size: int = 32
+    grad_accum: int = 1
+    max_length: int | None = None
+    context_aware: bool = False
+    soft_targets: bool = False
+    label_threshold: float = 0.3
+    pos_weight: float = 10.0
+    limit: int | None = None
+    dev_limit: int | None = None
+    seed: int = 42
+    bf16: bool | None = None
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    eval_every_epoch: bool = True
+    label_names: list[str] | None = None
+    init_from: str | None = None
+    head: str = "new"
+    threshold_policy: str = "auto"
+    num_threads: int | None = None
+    resume: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.max_length is None:
+            self.max_length = 256 if self.context_aware else 128
+        positive_ints = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accum": self.grad_accum}
+        positive_ints["max_length"] = self.max_length
+        for name, value in positive_ints.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
+        if self.max_length < 8:
+            raise ValueError(f"TrainConfig.max_length must be at least 8, got {self.max_length}")
+        for name in ("limit", "dev_limit", "num_threads"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"TrainConfig.{name} must be a positive integer or None, got {value!r}")
+        if not (0 < self.lr < 1):
+            raise ValueError(f"TrainConfig.lr must be in (0, 1), got {self.lr!r}")
+        if self.head_lr is not None and not (0 < self.head_lr < 1):
+            raise ValueError(f"TrainConfig.head_lr must be in (0, 1) or None, got {self.head_lr!r}")
+        if not (0 <= self.warmup_ratio < 1):
+            raise ValueError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"TrainConfig.weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.max_grad_norm < 0:
+            raise ValueError(f"TrainConfig.max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm!r}")
+        if self.pos_weight < 0 or (0 < self.pos_weight < 1):
+            raise ValueError(f"TrainConfig.pos_weight must be 0 (off) or a cap >= 1, got {self.pos_weight!r}")
+        if not (0 < self.label_threshold <= 1):
+            raise ValueError(f"TrainConfig.label_threshold must be in (0, 1], got {self.label_threshold!r}")
+        if self.threshold_policy not in POLICIES:
+            raise ValueError(f"TrainConfig.threshold_policy must be one of {POLICIES}, got {self.threshold_policy!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"TrainConfig.head must be one of {HEADS}, got {self.head!r}")
+        if not self.model:
+            raise ValueError("TrainConfig.model must name a model (alias, directory or hub id)")
+        if not self.output_dir:
+            raise ValueError("TrainConfig.output_dir must not be empty")
+        if self.label_names is not None:
+            if not self.label_names or len(set(self.label_names)) != len(self.label_names):
+                raise ValueError("TrainConfig.label_names must be a non-empty list of unique names")
+            self.label_names = list(self.label_names)
+
+    @property
+    def effective_batch_size(self) -> int:
+        return self.batch_size * self.grad_accum
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """Rebuild from a dict; unknown keys (from a newer version) are kept in ``extra``, not fatal."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {key: value for key, value in data.items() if key in known}
+        unknown = {key: value for key, value in data.items() if key not in known}
+        if unknown:
+            kwargs["extra"] = {**kwargs.get("extra", {}), **unknown}
+        return cls(**kwargs)
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory) / CONFIG_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path) -> TrainConfig:
+        path = Path(directory) / CONFIG_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: is {directory} a model trained by emopillars?")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+        return cls.from_dict(data)
