@@ -122,28 +122,34 @@ class OpenAICompatBackend(Backend):
             return
         if self._probe_lock is None:
             self._probe_lock = asyncio.Lock()
-        async with self._probe_lock:
+        async with self._probe_lock:  # concurrent first requests wait here for one probe
             if self._probed:
                 return
-            self._probed = True
             try:
-                response = await self._http().get("/models", timeout=min(10.0, self.timeout.read or 10.0))
-                response.raise_for_status()
-                models = response.json().get("data") or []
-            except (httpx.HTTPError, ValueError, AttributeError) as exc:
-                log.debug("could not list models at %s: %s", self.base_url, exc)
-                if self.server == "auto":
-                    self.server = "generic"
-                return
-            if self.model is None and models:
-                self.model = models[0].get("id")
+                await self._probe_unlocked()
+            finally:
+                self._probed = True
+
+    async def _probe_unlocked(self) -> None:
+        """Read the kind from ``owned_by`` and the version (vLLM); any failure means a generic server."""
+        try:
+            response = await self._http().get("/models", timeout=min(10.0, self.timeout.read or 10.0))
+            response.raise_for_status()
+            models = response.json().get("data") or []
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            log.debug("could not list models at %s: %s", self.base_url, exc)
             if self.server == "auto":
-                owner = str((models[0] if models else {}).get("owned_by", "")).lower()
-                self.server = {"vllm": "vllm", "sglang": "sglang", "llamacpp": "llamacpp", "me": "llamacpp"}.get(
-                    owner, "ollama" if owner in {"library", "ollama"} else "generic"
-                )
-            if self.server == "vllm":
-                await self._probe_vllm_version()
+                self.server = "generic"
+            return
+        if self.model is None and models:
+            self.model = models[0].get("id")
+        if self.server == "auto":
+            owner = str((models[0] if models else {}).get("owned_by", "")).lower()
+            self.server = {"vllm": "vllm", "sglang": "sglang", "llamacpp": "llamacpp", "me": "llamacpp"}.get(
+                owner, "ollama" if owner in {"library", "ollama"} else "generic"
+            )
+        if self.server == "vllm":
+            await self._probe_vllm_version()
 
     async def _probe_vllm_version(self) -> None:
         root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
