@@ -45,7 +45,7 @@ def test_split_counts_sum_and_minimums(n):
 
 def test_no_plot_in_two_splits_and_nested_across_sets():
     sets = make_sets(_records(), seed=7)
-    for name, splits in sets.items():
+    for splits in sets.values():
         plots = {split: {r.plot_id for r in rows} for split, rows in splits.items()}
         assert (
             not plots["train"] & plots["dev"]

@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_TOKENS = {name: module.MAX_TOKENS for name, module in STEP_MODULES.items()}
 # Settings that do not change what a run produces; everything else must match to resume.
-NON_IDENTITY = {"out_dir", "cache", "batch_size", "concurrency", "progress", "force", "parquet"}
+NON_IDENTITY = {"out_dir", "cache", "batch_size", "concurrency", "max_retries", "progress", "force", "parquet"}
 
 
 class ConfigMismatchError(ValueError):
@@ -66,6 +66,7 @@ class SynthesisConfig:
     prompts_dir: str | None = None
     batch_size: int = 64
     concurrency: int | None = None
+    max_retries: int = 2
     corpus_format: str | None = None
     text_field: str | None = None
     id_field: str | None = None
@@ -96,6 +97,7 @@ class SynthesisConfig:
             (0.0 <= self.context_fraction <= 1.0, "context_fraction", "must be in [0, 1]"),
             (self.batch_size > 0, "batch_size", "must be > 0"),
             (self.concurrency is None or self.concurrency > 0, "concurrency", "must be > 0"),
+            (self.max_retries >= 0, "max_retries", "must be >= 0"),
             (self.min_plot_chars >= 0, "min_plot_chars", "must be >= 0"),
             (self.max_plot_tokens > 0, "max_plot_tokens", "must be > 0"),
             (self.chars_per_token > 0, "chars_per_token", "must be > 0"),
@@ -327,7 +329,9 @@ def _open_llm(config: SynthesisConfig):
     from emopillars.llm import BackendError, load_llm
 
     try:
-        llm = load_llm(config.llm, cache=config.cache, concurrency=config.concurrency)
+        llm = load_llm(
+            config.llm, cache=config.cache, concurrency=config.concurrency, max_retries=config.max_retries
+        )
     except BackendError as exc:
         raise SynthesisError(f"cannot start the LLM {config.llm or '(default)'}: {exc}") from None
     try:

@@ -1,0 +1,129 @@
+"""The runner against a scripted in-process LLM (fake: it only returns canned JSON), to control failures exactly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emopillars.llm.types import ChatResponse
+from emopillars.synth.runner import CheckpointError, SynthesisError, load_checkpoint, run_step
+from emopillars.synth.steps import make_step
+from emopillars.synth.steps import rewriting as rewriting_step
+
+
+class ScriptedLLM:
+    """Answers rewriting prompts; ``fail`` maps a row id to an error string (transient or not)."""
+
+    model_id = "scripted"
+
+    def __init__(self, fail=None, interrupt_on_call=None):
+        self.fail = fail or {}
+        self.calls = 0
+        self.seen: list[str] = []
+        self.interrupt_on_call = interrupt_on_call
+
+    def generate(self, requests, progress=False):
+        self.calls += 1
+        if self.interrupt_on_call == self.calls:
+            raise KeyboardInterrupt
+        out = []
+        for request in requests:
+            self.seen.append(request.tag)
+            if request.tag in self.fail:
+                out.append(ChatResponse(error=self.fail[request.tag], tag=request.tag))
+            else:
+                text = json.dumps({"rewritten": f"Another way to say {request.tag}."})
+                out.append(ChatResponse(text=text, parsed=json.loads(text), completion_tokens=7, tag=request.tag))
+        return out
+
+
+def _rows(n):
+    ctx = "Earlier that day she walked to the pier."
+    return [
+        {
+            "id": f"r{i}",
+            "actor": "Ann",
+            "utterance": f"I love row {i}.",
+            "cleaned_context": ctx,
+            "positive_labels": ["love"],
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def step():
+    return make_step(rewriting_step)
+
+
+def test_checkpoint_one_line_per_row_and_resume_skips_done(tmp_path, step):
+    path = tmp_path / "steps" / "rewriting.jsonl"
+    llm = ScriptedLLM()
+    result = run_step(step, _rows(5), llm, path, batch_size=2, progress=False)
+    assert [e.id for e in result.entries] == [f"r{i}" for i in range(5)]
+    assert len(path.read_text().splitlines()) == 5 and llm.calls == 3
+    again = ScriptedLLM()
+    result2 = run_step(step, _rows(7), again, path, batch_size=2, progress=False)
+    assert again.seen == ["r5", "r6"]
+    assert result2.stats.resumed == 5 and len(result2.outputs()) == 7
+    assert result2.outputs()[0]["rewritten_utterance"] == "Another way to say r0."
+
+
+def test_torn_last_line_is_cut_and_redone(tmp_path, step):
+    path = tmp_path / "rewriting.jsonl"
+    run_step(step, _rows(3), ScriptedLLM(), path, progress=False)
+    good = path.read_text()
+    path.write_text(good + '{"id": "r3", "outputs": [{"id": "r3", "rewr')  # killed mid-write
+    assert set(load_checkpoint(path)) == {"r0", "r1", "r2"}
+    assert path.read_text() == good
+    llm = ScriptedLLM()
+    run_step(step, _rows(4), llm, path, progress=False)
+    assert llm.seen == ["r3"]
+    assert all(json.loads(line) for line in path.read_text().splitlines())
+
+
+def test_damaged_middle_line_is_a_clear_error(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"id": "a"}\nGARBAGE\n{"id": "b"}\n')
+    with pytest.raises(CheckpointError, match=r"x.jsonl:2"):
+        load_checkpoint(path)
+
+
+def test_parse_failures_are_recorded_as_drops_not_retried(tmp_path, step):
+    path = tmp_path / "rewriting.jsonl"
+    llm = ScriptedLLM(fail={"r1": "does not match the schema: $: missing key 'rewritten'"})
+    result = run_step(step, _rows(3), llm, path, progress=False)
+    assert result.entries[1].drop == "llm_error"
+    assert len(result.outputs()) == 2
+    again = ScriptedLLM()
+    run_step(step, _rows(3), again, path, progress=False)
+    assert again.seen == []
+
+
+def test_transient_failures_are_not_recorded_and_a_dead_backend_stops_the_step(tmp_path, step):
+    path = tmp_path / "rewriting.jsonl"
+    llm = ScriptedLLM(fail={"r2": "connection error: ConnectError: refused"})
+    with pytest.raises(SynthesisError, match="rerun"):
+        run_step(step, _rows(4), llm, path, batch_size=2, progress=False, max_passes=2)
+    assert set(load_checkpoint(path)) == {"r0", "r1", "r3"}
+    dead = ScriptedLLM(fail={f"r{i}": "HTTP 503: overloaded" for i in range(6)})
+    with pytest.raises(SynthesisError, match="whole batch"):
+        run_step(step, _rows(6), dead, path, batch_size=2, progress=False)
+    healthy = ScriptedLLM()
+    result = run_step(step, _rows(6), healthy, path, batch_size=2, progress=False)
+    assert healthy.seen == ["r2", "r4", "r5"] and len(result.outputs()) == 6
+
+
+def test_ctrl_c_keeps_finished_batches(tmp_path, step):
+    path = tmp_path / "rewriting.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run_step(step, _rows(6), ScriptedLLM(interrupt_on_call=2), path, batch_size=2, progress=False)
+    assert set(load_checkpoint(path)) == {"r0", "r1"}
+
+
+def test_duplicate_input_ids_rejected(tmp_path, step):
+    rows = _rows(2)
+    rows[1]["id"] = "r0"
+    with pytest.raises(SynthesisError, match="duplicate"):
+        run_step(step, rows, ScriptedLLM(), tmp_path / "c.jsonl", progress=False)
