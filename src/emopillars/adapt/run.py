@@ -228,6 +228,7 @@ def _run_once(
         except (json.JSONDecodeError, KeyError):
             log.warning("%s is unreadable; running again", metrics_path)
     run_dir.mkdir(parents=True, exist_ok=True)
+    resume = _prepare_model_dir(run_dir, key)
     train_data = subsample(data.train, settings.limit, seed)
     keep_head = head.kind == "keep" and start.is_checkpoint
     config = TrainConfig(
@@ -240,6 +241,7 @@ def _run_once(
         head="keep" if keep_head else "new",
         context_aware=task.context_aware,
         threshold_policy=task.protocol.threshold if task.multi_label else "argmax",
+        resume=resume,
         **settings.train,
     )
     selection = head.to_model_data(data.select) if len(data.select) else None
@@ -248,7 +250,7 @@ def _run_once(
     train_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    classifier = EmotionClassifier.load(result.model_dir)
+    classifier = EmotionClassifier.load(result.model_dir, bf16=settings.train.get("bf16"))
     thresholds = None
     if task.multi_label:
         if not len(data.select):
@@ -275,10 +277,25 @@ def _run_once(
         json.dumps({"key": key, "summary": summary, "report": report}, indent=2, default=_json_default) + "\n",
         encoding="utf-8",
     )
-    if not keep_model:
+    if keep_model:
+        shutil.rmtree(run_dir / "model" / "checkpoint", ignore_errors=True)  # resume state of a finished run
+    else:
         shutil.rmtree(run_dir / "model", ignore_errors=True)
     log.info("%s: %s", run_dir.name, ", ".join(f"{k}={v:.4f}" for k, v in summary["metrics"].items()))
     return summary
+
+
+def _prepare_model_dir(run_dir: Path, key: str) -> bool:
+    """Resume an interrupted training of the same run (same key) at its last epoch; otherwise start clean."""
+    key_file = run_dir / "run_key.txt"
+    model_dir = run_dir / "model"
+    same = key_file.is_file() and key_file.read_text(encoding="utf-8").strip() == key
+    if same and (model_dir / "checkpoint" / "state.json").is_file():
+        log.info("%s: resuming the interrupted training", run_dir.name)
+        return True
+    shutil.rmtree(model_dir, ignore_errors=True)
+    key_file.write_text(key + "\n", encoding="utf-8")
+    return False
 
 
 def _float_or_none(value) -> float | None:

@@ -1,0 +1,183 @@
+"""A suite of two tiny cells with a real MiniLM: runs end to end, is interrupted after cell 1, and resumes
+without recomputing it. Also the `adapt` runner's fold-level resume and the CLI's one-line errors."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from emopillars.adapt.suite import CELLS_DIR, LOG_FILE, SuiteLog, run_suite
+
+CUES = {
+    "happy": ["what a wonderful day", "I am so glad", "this is great news", "I love it"],
+    "mad": ["this is outrageous", "I am furious", "how dare you", "stop lying to me"],
+    "blue": ["I miss her so much", "I feel empty", "everything is lost", "I cried all night"],
+}
+
+
+def _write_rows(path, n, seed, multi=False):
+    rng = random.Random(seed)
+    labels = list(CUES)
+    lines = ["text,label"]
+    for i in range(n):
+        label = labels[i % 3]
+        text = f"{rng.choice(CUES[label])} number {seed}-{i}"
+        tag = label
+        if multi and i % 5 == 0:
+            other = labels[(i + 1) % 3]
+            text += f" and {rng.choice(CUES[other])}"
+            tag = f"{label};{other}"
+        lines.append(f"{text},{tag}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _task_yaml(path, name, kind, data_paths, multi):
+    paths = "\n".join(f"  {k}: {v}" for k, v in data_paths.items())
+    metrics = "[macro_f1, micro_f1]" if multi else "[macro_f1, accuracy]"
+    path.write_text(
+        f"""name: {name}
+format: custom
+paths:
+{paths}
+loader_options: {{label_separator: ";"}}
+labels: [happy, mad, blue]
+multi_label: {str(multi).lower()}
+label_map: {{happy: joy, mad: anger, blue: sadness}}
+protocol: {{kind: {kind}, folds: 2, dev_fraction: 0.2}}
+epochs: 1
+metrics: {metrics}
+train: {{max_length: 32, batch_size: 8, lr: 0.0003}}
+paper: {{metric: macro_f1, mean: 0.5, std: 0.01, note: "made up for the test"}}
+""",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture()
+def tiny_suite(tmp_path, minilm_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_rows(data / "train.csv", 40, 1, multi=True)
+    _write_rows(data / "dev.csv", 12, 2, multi=True)
+    _write_rows(data / "test.csv", 12, 3, multi=True)
+    _write_rows(data / "all.csv", 40, 4)
+    split_paths = {s: str(data / f"{s}.csv") for s in ("train", "dev", "test")}
+    _task_yaml(tmp_path / "tiny_ml.yaml", "tiny_ml", "official", split_paths, True)
+    _task_yaml(tmp_path / "tiny_cv.yaml", "tiny_cv", "kfold", {"data": str(data / "all.csv")}, False)
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        f"""name: tiny
+profile: full
+out_dir: {tmp_path / "out"}
+tasks: [tiny_ml.yaml, tiny_cv.yaml]
+starts:
+  - {{name: plain encoder, role: plain, from: "{minilm_path}"}}
+heads: [keep]
+seeds: [7]
+""",
+        encoding="utf-8",
+    )
+    return suite, tmp_path / "out"
+
+
+class Interrupt(KeyboardInterrupt):
+    pass
+
+
+def test_suite_interrupted_after_first_cell_resumes_without_recomputing(tiny_suite):
+    suite, out = tiny_suite
+
+    def stop_after_first(cell, result, cached):
+        raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_suite(suite, progress=False, on_cell_done=stop_after_first)
+    cached_files = sorted((out / CELLS_DIR).glob("*.json"))
+    assert [p.name for p in cached_files] == ["tiny_ml__plain-encoder__keep__s7.json"]
+    first = cached_files[0]
+    first_mtime = first.stat().st_mtime_ns
+    first_result = json.loads(first.read_text())["result"]
+    assert 0.0 <= first_result["metrics"]["macro_f1"]["mean"] <= 1.0
+    assert first_result["runs"]["run_0"]["thresholds"]["kind"] == "global"  # multi-label: threshold on dev
+    assert first_result["runs"]["run_0"]["n_report"] == 12
+
+    summary = run_suite(suite, progress=False)
+    assert summary["cells_done"] == 2 and not summary["failures"]
+    assert first.stat().st_mtime_ns == first_mtime  # not rewritten
+    events = [(e["event"], e.get("cell")) for e in SuiteLog(out / LOG_FILE).events()]
+    assert events.count(("done", "tiny_ml__plain-encoder__keep__s7")) == 1  # trained once only
+    assert ("cached", "tiny_ml__plain-encoder__keep__s7") in events
+    assert ("done", "tiny_cv__plain-encoder__keep__s7") in events
+
+    cv = summary["cells"]["tiny_cv__plain-encoder__keep__s7"]
+    assert set(cv["runs"]) == {"fold_0", "fold_1"}
+    assert sum(run["n_report"] for run in cv["runs"].values()) == 40  # the folds cover every row once
+    assert len(cv["metrics"]["accuracy"]["values"]) == 2
+    assert all(run["thresholds"]["kind"] == "argmax" for run in cv["runs"].values())
+
+    markdown = (out / "results.md").read_text()
+    assert "## tiny_cv" in markdown and "plain encoder" in markdown and "stratified 2-fold CV" in markdown
+    assert "0.500 ± 0.010" in markdown  # the paper row
+    assert json.loads((out / "results.json").read_text())["cells_done"] == 2
+
+    # a third run recomputes nothing
+    run_suite(suite, progress=False)
+    events = [e["event"] for e in SuiteLog(out / LOG_FILE).events()]
+    assert events.count("done") == 2
+
+    # a lost cell file: the cell is rebuilt from its finished folds, without training again
+    fold_file = out / "runs" / "tiny_cv__plain-encoder__keep__s7" / "fold_1" / "metrics.json"
+    fold_mtime = fold_file.stat().st_mtime_ns
+    (out / CELLS_DIR / "tiny_cv__plain-encoder__keep__s7.json").unlink()
+    again = run_suite(suite, progress=False)
+    assert fold_file.stat().st_mtime_ns == fold_mtime
+    assert again["cells"]["tiny_cv__plain-encoder__keep__s7"]["metrics"] == cv["metrics"]
+
+
+def test_suite_missing_checkpoint_fails_one_cell_not_the_suite(tiny_suite, tmp_path):
+    suite, out = tiny_suite
+    text = suite.read_text().replace("tasks: [tiny_ml.yaml, tiny_cv.yaml]", "tasks: [tiny_ml.yaml, tiny_cv.yaml]")
+    text = text.split("starts:")[0] + f"starts:\n  - {{name: synthetic, role: synthetic, from: {tmp_path / 'nope'}}}\n"
+    suite.write_text(text + "heads: [keep]\nseeds: [7]\n")
+    summary = run_suite(suite, progress=False)
+    assert sorted(summary["failures"]) == ["tiny_cv__synthetic__keep__s7", "tiny_ml__synthetic__keep__s7"]
+    assert "does not exist" in summary["failures"]["tiny_ml__synthetic__keep__s7"]
+    assert summary["cells_done"] == 0
+    assert "does not exist" in (out / "results.md").read_text()
+    events = [e["event"] for e in SuiteLog(out / LOG_FILE).events()]
+    assert events.count("failed") == 2
+
+
+def test_two_stage_from_checkpoint_keep_and_new_heads(tiny_suite, tmp_path, minilm_path):
+    from emopillars.adapt.run import adapt
+    from emopillars.adapt.tasks import load_task
+    from emopillars.training.config import TrainConfig
+
+    task = load_task(tmp_path / "tiny_ml.yaml")
+    first = adapt(task, minilm_path, head="keep", seed=1, out_dir=tmp_path / "stage1")
+    checkpoint = tmp_path / "stage1" / "run_0" / "model"
+    assert first["start_kind"] == "encoder"
+    assert len(TrainConfig.load(checkpoint).label_names) == 28  # keep: the taxonomy head
+    assert not (checkpoint / "checkpoint").exists()  # resume state of the finished run removed
+
+    kept = adapt(task, str(checkpoint), head="keep", seed=1, out_dir=tmp_path / "keep", keep_models=False)
+    assert kept["start_kind"] == "checkpoint" and kept["head"] == "keep"
+    assert not (tmp_path / "keep" / "run_0" / "model").exists()
+    new = adapt(task, str(checkpoint), head="new", seed=1, out_dir=tmp_path / "new")
+    assert TrainConfig.load(tmp_path / "new" / "run_0" / "model").label_names == ["happy", "mad", "blue"]
+    for result in (kept, new):
+        assert 0.0 <= result["metrics"]["macro_f1"]["mean"] <= 1.0
+    # keep needs a 28-label head: from the new-head model it is refused with a clear message
+    with pytest.raises(ValueError, match="use --head new"):
+        adapt(task, str(tmp_path / "new" / "run_0" / "model"), head="keep", out_dir=tmp_path / "bad")
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    from emopillars.cli.main import main
+
+    assert main(["benchmark", str(tmp_path / "missing.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["adapt", "--task", "no-such-task", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown task" in capsys.readouterr().err
