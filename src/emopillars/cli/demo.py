@@ -20,6 +20,9 @@ DEMO_PLOTS = "demo_plots.jsonl"
 DEMO_ACTORS = 1
 # Enough for the answers the 0.5B teacher gives, small enough for 2 cores.
 DEMO_MAX_TOKENS = {"actors": 100, "utterances": 450, "labels": 60, "context": 150, "cleaning": 150, "rewriting": 80}
+# A 0.5B teacher decoding greedily repeats one utterance over and over; sampling makes the 10 utterances
+# of a call differ (the paper's 7B teacher decodes greedily; so does the default config).
+DEMO_SAMPLING = {"utterances": {"temperature": 0.8, "top_p": 0.95, "repetition_penalty": 1.1}}
 MIN_EVAL_EXAMPLES = 10
 
 
@@ -56,6 +59,8 @@ def run(args) -> int:
         min_plot_chars=0,
         batch_size=8,
         max_tokens=DEMO_MAX_TOKENS,
+        step_sampling=DEMO_SAMPLING,
+        max_retries=1,
         progress=not args.no_progress,
     )
     print(f"[1/3] synthesizing from {config.corpus} into {config.out_dir}", flush=True)

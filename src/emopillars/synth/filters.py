@@ -118,6 +118,9 @@ def filter_utterances(rows: list[dict], config: FilterConfig = FilterConfig(), f
     kept: list[dict] = []
     seen: set[str] = set()
     lsh = MinHashLSH(threshold=config.near_dup_threshold, num_perm=config.num_perm)
+    # Draw the hash permutations once: a fresh MinHash would draw them again for every utterance.
+    template = MinHash(num_perm=config.num_perm, seed=config.seed)
+    permutations, scheme = template.permutations, template.scheme
     for row in rows:
         text = (row.get(field) or "").strip()
         reason = _text_problem(text, config)
@@ -126,9 +129,10 @@ def filter_utterances(rows: list[dict], config: FilterConfig = FilterConfig(), f
             if key in seen:
                 reason = "exact_duplicate"
             else:
-                signature = MinHash(num_perm=config.num_perm, seed=config.seed)
-                for shingle in _shingles(text):
-                    signature.update(shingle.encode("utf-8"))
+                signature = MinHash(
+                    num_perm=config.num_perm, seed=config.seed, permutations=permutations, scheme=scheme
+                )
+                signature.update_batch([shingle.encode("utf-8") for shingle in _shingles(text)])
                 if lsh.query(signature):
                     reason = "near_duplicate"
                 else:

@@ -47,6 +47,9 @@ DEFAULT_MAX_TOKENS = {name: module.MAX_TOKENS for name, module in STEP_MODULES.i
 NON_IDENTITY = {"out_dir", "cache", "batch_size", "concurrency", "max_retries", "progress", "force", "parquet"}
 
 
+SAMPLING_KEYS = {"temperature", "top_p", "repetition_penalty"}
+
+
 class ConfigMismatchError(ValueError):
     """An existing output folder was made with a different configuration."""
 
@@ -79,6 +82,7 @@ class SynthesisConfig:
     n_neutral: int = 2
     temperature: float = 0.0
     repetition_penalty: float = 1.03
+    step_sampling: dict[str, dict[str, float]] = field(default_factory=dict)
     near_dup_threshold: float = 0.8
     max_utterance_chars: int = 300
     parquet: bool = True
@@ -108,6 +112,12 @@ class SynthesisConfig:
             (self.max_utterance_chars > 0, "max_utterance_chars", "must be > 0"),
             (set(self.max_tokens) <= set(STEP_ORDER), "max_tokens", f"keys must be among {STEP_ORDER}"),
             (all(int(v) > 0 for v in self.max_tokens.values()), "max_tokens", "values must be > 0"),
+            (set(self.step_sampling) <= set(STEP_ORDER), "step_sampling", f"keys must be among {STEP_ORDER}"),
+            (
+                all(set(v) <= SAMPLING_KEYS for v in self.step_sampling.values()),
+                "step_sampling",
+                f"settings must be among {sorted(SAMPLING_KEYS)}",
+            ),
         ]
         for ok, name, message in checks:
             if not ok:
@@ -248,16 +258,13 @@ class _Run:
         self.config = config
         self.llm = llm
         self.paths = paths
-        sampling = SamplingParams(
-            temperature=config.temperature, repetition_penalty=config.repetition_penalty, seed=config.seed
-        )
         options = {"utterances": {"n_neutral": config.n_neutral}}
         self.steps = {
             name: make_step(
                 module,
                 prompts_dir=config.prompts_dir,
                 max_tokens=config.max_tokens[name],
-                sampling=sampling,
+                sampling=self.sampling(name),
                 **options.get(name, {}),
             )
             for name, module in STEP_MODULES.items()
@@ -265,6 +272,12 @@ class _Run:
         self.step_runs: dict[str, StepRun] = {}
         self.step_inputs: dict[str, int] = {}
         self.filter_drops: dict[str, Counter] = {}
+
+    def sampling(self, name: str) -> SamplingParams:
+        """The run's decoding settings (the paper's: greedy, repetition penalty 1.03), with per-step overrides."""
+        settings = {"temperature": self.config.temperature, "repetition_penalty": self.config.repetition_penalty}
+        settings.update(self.config.step_sampling.get(name, {}))
+        return SamplingParams(seed=self.config.seed, **settings)
 
     def run(self, name: str, rows: list[dict]) -> StepRun:
         logger.info("step %s: %d input rows", name, len(rows))
@@ -329,9 +342,7 @@ def _open_llm(config: SynthesisConfig):
     from emopillars.llm import BackendError, load_llm
 
     try:
-        llm = load_llm(
-            config.llm, cache=config.cache, concurrency=config.concurrency, max_retries=config.max_retries
-        )
+        llm = load_llm(config.llm, cache=config.cache, concurrency=config.concurrency, max_retries=config.max_retries)
     except BackendError as exc:
         raise SynthesisError(f"cannot start the LLM {config.llm or '(default)'}: {exc}") from None
     try:

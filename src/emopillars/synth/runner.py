@@ -23,7 +23,7 @@ import os
 import re
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,17 @@ class Entry:
     item_drops: dict[str, int] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        # Not dataclasses.asdict: it deep-copies every output row, which is most of the runner's own time.
+        return {
+            "id": self.id,
+            "outputs": self.outputs,
+            "drop": self.drop,
+            "item_drops": self.item_drops,
+            "notes": self.notes,
+            "usage": self.usage,
+        }
 
     @classmethod
     def from_parsed(cls, row_id: str, parsed: Parsed, response: ChatResponse) -> Entry:
@@ -113,7 +124,7 @@ def append_entries(path: Path, entries: list[Entry]) -> None:
     """Append and make durable: one JSON line per entry, then flush + fsync."""
     if not entries:
         return
-    payload = "".join(json.dumps(asdict(e), ensure_ascii=False) + "\n" for e in entries)
+    payload = "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in entries)
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(payload)
         handle.flush()
