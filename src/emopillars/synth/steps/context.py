@@ -4,10 +4,15 @@ Input row: a labelled utterance with its plot (``id``, ``plot``, ``actor``, ``ut
 ``positive_labels``). The teacher sees the plot, the actor, the utterance and its emotions, and
 writes a short third-person situation that ends right before the utterance, without naming the
 actor's emotions (the cleaning step removes what slips through). Output: ``{"id", "context"}``.
+A context that is (nearly) the whole plot copied is dropped (``context_copies_plot``): small teachers
+do that, and such a context tells the end of the story instead of the moment before the utterance.
 Which utterances get a context is decided by the pipeline (:func:`emopillars.synth.pipeline.wants_context`).
 """
 
 from __future__ import annotations
+
+import difflib
+import re
 
 from emopillars.llm.types import ChatResponse, SamplingParams
 from emopillars.synth.prompts import PromptTemplate
@@ -18,6 +23,7 @@ PROMPT_VERSION = "context-v1"
 MAX_TOKENS = 300
 MAX_CONTEXT_CHARS = 1200
 MIN_CONTEXT_CHARS = 20
+COPY_SIMILARITY = 0.9
 
 SCHEMA = {
     "type": "object",
@@ -47,6 +53,18 @@ def build_requests(rows: list[dict], *, prompt: PromptTemplate, system, params: 
     return requests_for(rows, lambda row: render(row, prompt), system=system, params=params, schema=SCHEMA)
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def copies_plot(text: str, plot: str) -> bool:
+    """The context is (nearly) the whole plot copied: it cannot end right before the utterance."""
+    context_words, plot_words = _words(text), _words(plot)
+    if not plot_words or len(context_words) < 0.8 * len(plot_words):
+        return False
+    return difflib.SequenceMatcher(None, context_words, plot_words, autojunk=False).ratio() >= COPY_SIMILARITY
+
+
 def parse(response: ChatResponse, row: dict, **_) -> Parsed:
     value, problem = response_object(response)
     if problem:
@@ -56,4 +74,6 @@ def parse(response: ChatResponse, row: dict, **_) -> Parsed:
         return Parsed.dropped("empty_context")
     if len(text) < MIN_CONTEXT_CHARS:
         return Parsed.dropped("short_context")
+    if copies_plot(text, row.get("plot", "")):
+        return Parsed.dropped("context_copies_plot")
     return Parsed(outputs=[{"id": row["id"], "context": text}])
