@@ -29,7 +29,8 @@ class FakeServer:
 
     Actions: ``("ok", text)``, ``("length", text)``, ``("status", code, retry_after)``, ``("sleep", s)``
     (then answer normally), ``("drop",)`` (close the socket without a response), ``("garbage",)``
-    (200 with a body that is not JSON), ``("always", action)`` (repeat forever).
+    (200 with a body that is not JSON), ``("chunked", text)`` (a chunked body, then close),
+    ``("always", action)`` (repeat forever).
     """
 
     def __init__(self, owned_by: str = "fake", version: str | None = None) -> None:
@@ -77,6 +78,19 @@ class FakeServer:
                 if kind == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if kind == "chunked":  # the same answer with Transfer-Encoding: chunked and Connection: close
+                    payload = json.dumps(_completion(action[1], "stop")).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    for i in range(0, len(payload), 17):
+                        piece = payload[i : i + 17]
+                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.close_connection = True
                     return
                 if kind == "garbage":
                     self._raw(200, b'{"choices": [ {"message": ')

@@ -229,6 +229,24 @@ def test_llamacpp_server_gets_bounded_grammar_fake_server(make_fake_server):
         assert body["repeat_penalty"] == 1.03
 
 
+def test_chunked_answer_and_connection_close_fake_server(fake_server):
+    fake_server.script("chunks", [("chunked", '{"echo": "chunks", "long": "' + "x" * 300 + '"}')])
+    with _llm(fake_server) as llm:
+        first, second = llm.generate([_req("chunks"), _req("after")])  # the second needs a new connection
+    assert first.ok and first.parsed["long"] == "x" * 300
+    assert second.ok and second.parsed["echo"] == "after"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_both_transports_recover_from_the_same_faults_fake_server(fake_server, fast):
+    fake_server.script("mix", [("status", 429, 0.1), ("drop",), ("status", 502), ("garbage",)])
+    with _llm(fake_server, fast_transport=fast, http_retries=5) as llm:
+        [response] = llm.generate([_req("mix")])
+        transport = type(llm.backend._client._transport).__name__
+    assert response.ok and response.parsed["echo"] == "mix"
+    assert transport == ("FastHTTPTransport" if fast else "AsyncHTTPTransport")
+
+
 def test_retry_after_header_forms():
     assert _retry_after_seconds("2.5") == 2.5
     assert _retry_after_seconds(None) is None

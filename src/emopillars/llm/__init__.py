@@ -52,6 +52,8 @@ def load_llm(
     ``server="vllm"`` (OpenAI-compatible), ``gpu_memory_utilization=0.8`` (vLLM).
     Raises FileNotFoundError (model file), BackendUnavailable (runtime or GPU missing), ValueError (bad spec).
     """
+    if concurrency and parse_spec(spec).kind == "openai":
+        backend_options.setdefault("max_connections", max(int(concurrency), 1))  # one connection per slot
     backend = create_backend(spec, **backend_options)
     response_cache = ResponseCache(cache_path or default_cache_path()) if cache else None
     return LLM(backend, cache=response_cache, concurrency=concurrency, max_retries=max_retries)

@@ -1,9 +1,11 @@
 """Any OpenAI-compatible chat server: vLLM, SGLang, TGI, Ollama, llama.cpp server, hosted APIs.
 
 One shared ``httpx.AsyncClient`` with a connection pool sized to the concurrency, so the client is
-never the bottleneck of a GPU server. Transport faults (429, 5xx, connection errors, timeouts, an
-unreadable body) are retried with exponential backoff and jitter, honouring ``Retry-After``; other
-4xx answers fail the one request at once.
+never the bottleneck of a GPU server; for plain ``http://`` it uses the lean keep-alive transport of
+:mod:`emopillars.llm.backends.fast_http` (httpcore's pool capped the client far below 2,000 req/s).
+Transport faults (429, 5xx, connection errors, timeouts, an unreadable body) are retried with
+exponential backoff and jitter, honouring ``Retry-After``; other 4xx answers fail the one request
+at once.
 
 Structured output: ``response_format`` with the JSON schema for every server; in addition vLLM gets
 its own field (``guided_json`` before 0.10.2, ``structured_outputs`` after) and a llama.cpp server
@@ -27,6 +29,7 @@ from typing import Any
 import httpx
 
 from emopillars.llm.backends.base import Backend, BackendError, BackendUnavailable, Completion
+from emopillars.llm.backends.fast_http import FastHTTPTransport
 from emopillars.llm.grammar import schema_to_gbnf
 from emopillars.llm.types import ChatRequest
 
@@ -73,6 +76,7 @@ class OpenAICompatBackend(Backend):
         backoff_max: float = 30.0,
         max_connections: int = 64,
         max_string: int | None = None,
+        fast_transport: bool = True,
     ) -> None:
         if server not in SERVER_KINDS:
             raise ValueError(f"server must be one of {SERVER_KINDS}, got {server!r}")
@@ -86,6 +90,7 @@ class OpenAICompatBackend(Backend):
         self.backoff_max = backoff_max
         self.max_connections = max_connections
         self.max_string = max_string
+        self.fast_transport = fast_transport
         self._client: httpx.AsyncClient | None = None
         self._probe_lock: asyncio.Lock | None = None
         self._probed = server != "auto" and model is not None
@@ -110,10 +115,19 @@ class OpenAICompatBackend(Backend):
             key = api_key_from_env()
             if key:
                 headers["Authorization"] = f"Bearer {key}"
-            limits = httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_connections)
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url, headers=headers, timeout=self.timeout, limits=limits
-            )
+            kwargs: dict[str, Any] = {}
+            if self.fast_transport and self.base_url.startswith("http://") and not _proxy_configured():
+                kwargs["transport"] = FastHTTPTransport(self.max_connections)
+            else:
+                kwargs["limits"] = httpx.Limits(
+                    max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+                )
+            self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout, **kwargs)
+            # The hot path builds requests itself from these: httpx's build_request (URL merging,
+            # header and cookie merging) cost more than the rest of a request against a fast server.
+            self._chat_url = httpx.URL(f"{self.base_url}/chat/completions")
+            self._chat_headers = httpx.Headers({**headers, "Accept": "application/json", "User-Agent": "emopillars"})
+            self._timeout_ext = self.timeout.as_dict()
         return self._client
 
     async def _probe(self) -> None:
@@ -215,12 +229,17 @@ class OpenAICompatBackend(Backend):
             await self._probe()
         body = self.payload(request)
         client = self._http()
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
         last_error = "no attempt made"
         attempts = self.http_retries + 1
         for attempt in range(attempts):
             retry_after: float | None = None
             try:
-                response = await client.post("/chat/completions", json=body)
+                request = httpx.Request(
+                    "POST", self._chat_url, content=content, headers=self._chat_headers,
+                    extensions={"timeout": self._timeout_ext},
+                )  # fmt: skip
+                response = await client.send(request)
             except httpx.TimeoutException as exc:
                 last_error = f"timeout after {self.timeout.read}s ({type(exc).__name__})"
             except httpx.TransportError as exc:
@@ -265,6 +284,11 @@ class OpenAICompatBackend(Backend):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def _proxy_configured() -> bool:
+    """httpx's own transport honours proxy variables; the fast one does not, so step aside for them."""
+    return any(os.environ.get(name) for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"))
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -1,0 +1,289 @@
+"""LLM throughput: the embedded backend, a local llama.cpp server at concurrency 1/4/16, the client's own
+capacity against a zero-latency stub server, and (with --vllm URL) calls per GPU-hour against ``vllm serve``.
+
+    .venv/bin/python benchmarks/llm_throughput.py                 # ~3-4 min on 2 shared cores
+    .venv/bin/python benchmarks/llm_throughput.py --vllm http://gpu:8000/v1 [--vllm-model NAME]
+
+Prints a table and writes/updates the "LLM throughput" section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from emopillars.llm import ChatRequest, SamplingParams, load_llm
+from emopillars.llm.backends.llamacpp import default_threads
+from emopillars.llm.models import model_path
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTION = "## LLM throughput"
+PAPER_CALLS_PER_GPU_HOUR = 1556
+TOPICS = ["a lost key", "a storm", "a wedding", "a job interview", "a stray cat", "a late train", "a birthday",
+          "an old letter", "a broken phone", "a first snow", "a noisy neighbour", "a marathon", "a power cut",
+          "a lottery ticket", "a hospital visit", "a school reunion"]  # fmt: skip
+
+# -- a zero-latency stub server (raw asyncio: the stub must be much faster than the client it measures) --------
+_STUB_BODY = (
+    b'{"id":"stub","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
+    b'"content":"{\\"emotion\\": \\"joy\\"}"},"finish_reason":"stop"}],'
+    b'"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}'
+)
+_STUB_MODELS = b'{"object":"list","data":[{"id":"stub","owned_by":"stub"}]}'
+
+
+def _http_response(body: bytes) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+class _StubProtocol(asyncio.Protocol):
+    chat = _http_response(_STUB_BODY)
+    models = _http_response(_STUB_MODELS)
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buffer[:end]
+            match = re.search(rb"(?i)content-length:\s*(\d+)", head)
+            length = int(match.group(1)) if match else 0
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length :]
+            self.transport.write(self.models if head.startswith(b"GET") else self.chat)
+
+
+def serve_stub(port: int) -> None:
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(_StubProtocol, "127.0.0.1", port, backlog=1024))
+    print("stub ready", flush=True)
+    try:
+        loop.run_until_complete(server.serve_forever())
+    except KeyboardInterrupt:
+        pass
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, process: subprocess.Popen, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} not up after {seconds}s")
+
+
+def story_requests(n: int, max_tokens: int, salt: str) -> list[ChatRequest]:
+    params = SamplingParams(max_tokens=max_tokens)
+    return [
+        ChatRequest.from_prompt(f"Write a short story about {TOPICS[i % len(TOPICS)]} ({salt} {i}).", params=params)
+        for i in range(n)
+    ]
+
+
+def measure(llm, requests) -> dict:
+    started = time.perf_counter()
+    responses = llm.generate(requests)
+    wall = time.perf_counter() - started
+    errors = sum(not r.ok for r in responses)
+    tokens = sum(r.completion_tokens for r in responses)
+    return {"requests": len(requests), "errors": errors, "wall_s": wall, "req_s": len(requests) / wall,
+            "tok_s": tokens / wall, "tokens": tokens}  # fmt: skip
+
+
+def row(name: str, concurrency, m: dict, note: str = "") -> list[str]:
+    return [name, str(concurrency), str(m["requests"]), f"{m['wall_s']:.1f}", f"{m['req_s']:.2f}",
+            f"{m['tok_s']:.1f}", str(m["errors"]), note]  # fmt: skip
+
+
+# -- the measurements ------------------------------------------------------------------------------------------
+def bench_stub(n: int) -> list[list[str]]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, __file__, "--serve-stub", str(port)], stdout=subprocess.PIPE)
+    rows = []
+    try:
+        process.stdout.readline()
+        schema = {"type": "object", "properties": {"emotion": {"type": "string"}}}
+        for concurrency in (64, 256):
+            llm = load_llm(f"openai:http://127.0.0.1:{port}/v1#stub", cache=False, concurrency=concurrency,
+                           server="generic", max_connections=concurrency)  # fmt: skip
+            llm.generate(story_requests(200, 8, "warm"))  # open the pool
+            plain = measure(llm, story_requests(n, 8, f"plain{concurrency}"))
+            rows.append(row("client vs zero-latency stub (plain)", concurrency, plain, "no cache"))
+            base = story_requests(n, 8, f"json{concurrency}")
+            structured = [ChatRequest(r.messages, r.params, schema) for r in base]
+            rows.append(row("client vs stub (JSON schema + parse)", concurrency, measure(llm, structured), "no cache"))
+            llm.close()
+        with_cache = load_llm(f"openai:http://127.0.0.1:{port}/v1#stub", cache_path=Path(f"/tmp/llm_bench_{port}.db"),
+                              concurrency=64, server="generic")  # fmt: skip
+        rows.append(row("client vs stub (cache writes on)", 64, measure(with_cache, story_requests(n, 8, "c")), ""))
+        rows.append(row("client, same run again (cache hits)", 64, measure(with_cache, story_requests(n, 8, "c")), ""))
+        with_cache.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"/tmp/llm_bench_{port}.db{suffix}").unlink(missing_ok=True)
+    finally:
+        process.terminate()
+        process.wait()
+    return rows
+
+
+def bench_embedded(n: int, max_tokens: int) -> list[list[str]]:
+    llm = load_llm("llamacpp:qwen2.5-0.5b", cache=False, n_ctx=1024)
+    llm.generate(story_requests(1, 4, "warm"))
+    m = measure(llm, story_requests(n, max_tokens, "embedded"))
+    llm.close()
+    return [row("embedded llama.cpp, Qwen2.5-Coder-0.5B Q4_K_M", 1, m, f"{default_threads()} thread(s)")]
+
+
+def bench_llamacpp_server(n: int, max_tokens: int) -> list[list[str]]:
+    port = free_port()
+    threads = default_threads()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path("qwen2.5-0.5b")),
+               "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", "1024",
+               "--model_alias", "qwen", "--verbose", "False"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        wait_http(f"{url}/models", process)
+        for concurrency in (1, 4, 16):
+            llm = load_llm(f"openai:{url}#qwen", cache=False, concurrency=concurrency, timeout=600)
+            m = measure(llm, story_requests(n, max_tokens, f"server{concurrency}"))
+            rows.append(row("OpenAI client -> llama_cpp.server, same GGUF", concurrency, m, f"{threads} thread(s)"))
+            llm.close()
+    finally:
+        process.terminate()
+        process.wait()
+    return rows
+
+
+def bench_vllm(url: str, model: str | None, n: int, max_tokens: int) -> list[list[str]]:
+    rows = []
+    for concurrency in (1, 16, 64, 256):
+        spec = f"openai:{url}" + (f"#{model}" if model else "")
+        llm = load_llm(spec, cache=False, concurrency=concurrency, timeout=600)
+        count = min(n, max(8, concurrency * 4))
+        m = measure(llm, story_requests(count, max_tokens, f"vllm{concurrency}"))
+        per_hour = m["req_s"] * 3600
+        note = f"{per_hour:,.0f} calls/GPU-hour ({per_hour / PAPER_CALLS_PER_GPU_HOUR:.1f}x the paper's 1,556)"
+        rows.append(row(f"OpenAI client -> vllm serve ({llm.backend.model})", concurrency, m, note))
+        llm.close()
+    return rows
+
+
+# -- report ----------------------------------------------------------------------------------------------------
+HEADER = ["setup", "concurrency", "requests", "wall s", "requests/s", "tokens/s", "errors", "note"]
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"nproc {os.cpu_count()}, {cpu}, load average {load:.1f} at start (shared machine)"
+
+
+def write_section(rows: list[list[str]], command: str, machine_line: str, notes: list[str]) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    body = "\n".join([
+        SECTION, "",
+        f"Date: {dt.date.today().isoformat()}. Command: `{command}`.", f"Machine: {machine_line}.", "",
+        markdown_table(rows), "", *[f"- {n}" for n in notes], "",
+    ])  # fmt: skip
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: body, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=int, default=16, help="requests per llama.cpp measurement")
+    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--stub-requests", type=int, default=4000)
+    parser.add_argument("--vllm", metavar="URL", help="an OpenAI-compatible vLLM server, e.g. http://gpu:8000/v1")
+    parser.add_argument("--vllm-model", default=None)
+    parser.add_argument("--vllm-requests", type=int, default=1024)
+    parser.add_argument("--vllm-max-tokens", type=int, default=300, help="~ one synthesis step's answer")
+    parser.add_argument("--skip-llamacpp", action="store_true", help="stub (and vLLM) only")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    args = parser.parse_args(argv)
+    if args.serve_stub:
+        serve_stub(args.serve_stub)
+        return 0
+
+    machine_line = machine()
+    print(machine_line)
+    started = time.perf_counter()
+    rows = bench_stub(args.stub_requests)
+    print(markdown_table(rows), flush=True)
+    if not args.skip_llamacpp:
+        rows += bench_embedded(args.requests, args.max_tokens)
+        print(markdown_table(rows[-1:]), flush=True)
+        rows += bench_llamacpp_server(args.requests, args.max_tokens)
+    notes = [
+        "Stub rows: the client's own ceiling (one Python process; the stub runs in another); the goal is "
+        ">= 2,000 requests/s so that the client never limits a GPU server.",
+        f"llama.cpp rows: {args.requests} requests x {args.max_tokens} new tokens, free text, greedy; "
+        "llama_cpp.server runs one sequence at a time, so concurrency adds queueing, not throughput.",
+    ]
+    if args.vllm:
+        rows += bench_vllm(args.vllm, args.vllm_model, args.vllm_requests, args.vllm_max_tokens)
+        notes.append(f"vLLM rows: {args.vllm_max_tokens} new tokens per call; calls per GPU-hour = requests/s x 3600.")
+    else:
+        notes.append(
+            "vLLM: no GPU in this session, not measured. On a GPU: `vllm serve MODEL` then "
+            "`python benchmarks/llm_throughput.py --vllm http://HOST:8000/v1` gives calls per GPU-hour "
+            f"(paper: {PAPER_CALLS_PER_GPU_HOUR:,})."
+        )
+    print(markdown_table(rows))
+    print(f"total {time.perf_counter() - started:.0f}s")
+    if not args.no_write:
+        command = "python benchmarks/llm_throughput.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section(rows, command.strip(), machine_line, notes)
+        print(f"updated {ROOT / 'BENCHMARKS.md'} ({SECTION})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
