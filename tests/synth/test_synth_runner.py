@@ -127,3 +127,17 @@ def test_duplicate_input_ids_rejected(tmp_path, step):
     rows[1]["id"] = "r0"
     with pytest.raises(SynthesisError, match="duplicate"):
         run_step(step, rows, ScriptedLLM(), tmp_path / "c.jsonl", progress=False)
+
+
+def test_a_parser_exception_costs_one_row_not_the_run(tmp_path, step, monkeypatch):
+    original = rewriting_step.parse
+
+    def flaky(response, row, **kw):
+        if row["id"] == "r1":
+            raise KeyError("boom")
+        return original(response, row, **kw)
+
+    monkeypatch.setattr(rewriting_step, "parse", flaky)
+    result = run_step(step, _rows(3), ScriptedLLM(), tmp_path / "c.jsonl", progress=False)
+    assert [e.drop for e in result.entries] == [None, "parser_error", None]
+    assert "boom" in result.entries[1].notes["error"]

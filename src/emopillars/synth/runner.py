@@ -17,6 +17,7 @@ stops with :class:`SynthesisError` (the backend is down) instead of writing a fi
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -217,6 +218,17 @@ def run_step(
     return StepRun([done[i] for i in ids], stats)
 
 
+def _generate(llm, requests: list, bar) -> list[ChatResponse]:
+    """``llm.generate``, ticking the progress bar per answer when the LLM layer reports them (``on_result``)."""
+    try:
+        accepts = "on_result" in inspect.signature(llm.generate).parameters
+    except (TypeError, ValueError):
+        accepts = False
+    if not accepts:
+        return llm.generate(requests)
+    return llm.generate(requests, on_result=lambda index, response: bar.update(1))
+
+
 def _one_pass(step, pending, llm, checkpoint, batch_size, done, stats, bar, counts) -> list[dict]:
     """Process ``pending`` in batches; return the rows that failed transiently."""
     failed: list[dict] = []
@@ -224,7 +236,7 @@ def _one_pass(step, pending, llm, checkpoint, batch_size, done, stats, bar, coun
         batch = pending[begin : begin + batch_size]
         requests = step.build_requests(batch)
         t0 = time.perf_counter()
-        responses = llm.generate(requests)
+        responses = _generate(llm, requests, bar)
         stats.llm_s += time.perf_counter() - t0
         finished: list[Entry] = []
         batch_failed: list[tuple[dict, ChatResponse]] = []
@@ -232,7 +244,12 @@ def _one_pass(step, pending, llm, checkpoint, batch_size, done, stats, bar, coun
             if is_transient(response):
                 batch_failed.append((row, response))
                 continue
-            entry = Entry.from_parsed(str(row["id"]), step.parse(response, row), response)
+            try:
+                parsed = step.parse(response, row)
+            except Exception as exc:  # a parser bug must cost one row, not the run
+                logger.exception("step %s: parsing the answer for %s failed", step.name, row["id"])
+                parsed = Parsed.dropped("parser_error", error=f"{type(exc).__name__}: {exc}")
+            entry = Entry.from_parsed(str(row["id"]), parsed, response)
             finished.append(entry)
         append_entries(checkpoint, finished)
         for entry in finished:
@@ -242,7 +259,8 @@ def _one_pass(step, pending, llm, checkpoint, batch_size, done, stats, bar, coun
         stats.done_now += len(finished)
         stats.transient_failures += len(batch_failed)
         failed.extend(row for row, _ in batch_failed)
-        bar.update(len(finished))
+        bar.n = stats.resumed + stats.done_now  # the per-answer ticks counted this batch already
+        bar.refresh()
         bar.set_postfix(out=counts["outputs"], dropped=counts["dropped"], refresh=False)
         if batch_failed and not finished:
             raise SynthesisError(
