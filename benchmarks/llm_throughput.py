@@ -167,7 +167,8 @@ def bench_llamacpp_server(n: int, max_tokens: int) -> list[list[str]]:
     port = free_port()
     threads = default_threads()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path("qwen2.5-0.5b")),
-               "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", "1024",
+               "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(threads),
+               "--n_threads_batch", str(threads), "--n_ctx", "1024",
                "--model_alias", "qwen", "--verbose", "False"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
@@ -269,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         ">= 2,000 requests/s so that the client never limits a GPU server.",
         f"llama.cpp rows: {args.requests} requests x {args.max_tokens} new tokens, free text, greedy; "
         "llama_cpp.server runs one sequence at a time, so concurrency adds queueing, not throughput.",
+        "Threads: `EMOPILLARS_LLM_THREADS`, else the cores not already busy; the server also gets "
+        "`--n_threads_batch` = threads (with its default of 2 batch threads, concurrency 1 ran 3.7x slower here).",
     ]
     if args.vllm:
         rows += bench_vllm(args.vllm, args.vllm_model, args.vllm_requests, args.vllm_max_tokens)

@@ -252,3 +252,15 @@ def test_retry_after_header_forms():
     assert _retry_after_seconds(None) is None
     assert _retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert _retry_after_seconds("soon") is None
+
+
+def test_agenerate_from_another_loop_and_empty_batch_fake_server(fake_server):
+    import asyncio
+
+    with _llm(fake_server) as llm:
+        assert llm.generate([]) == []  # an empty batch returns at once
+        first = asyncio.run(llm.agenerate([_req("x1")]))
+        second = asyncio.run(llm.agenerate([_req("x2")]))  # a second loop: the shared pool still works
+        third = llm.generate([_req("x3")], progress=True)
+    assert [r.parsed["echo"] for r in first + second + third] == ["x1", "x2", "x3"]
+    assert llm.metrics.requests == 3 and llm.metrics.calls == 3

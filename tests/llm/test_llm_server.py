@@ -33,7 +33,8 @@ def llama_server(qwen_gguf, tmp_path_factory):
         port = sock.getsockname()[1]
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(qwen_gguf), "--host", "127.0.0.1",
-               "--port", str(port), "--n_threads", "1", "--n_ctx", "2048", "--model_alias", "qwen2.5-0.5b",
+               "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "2048",
+               "--model_alias", "qwen2.5-0.5b",
                "--verbose", "False"]  # fmt: skip
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
