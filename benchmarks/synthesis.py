@@ -2,7 +2,7 @@
 
     python benchmarks/synthesis.py                       # all three parts (real part ~5 min on 2 cores)
     python benchmarks/synthesis.py --skip-real           # only the stub-server overhead + projection
-    python benchmarks/synthesis.py --from-manifest emopillars-demo/synthesis/manifest.json
+    python benchmarks/synthesis.py --from-manifest runs/demo/synthesis/manifest.json
     python benchmarks/synthesis.py --vllm-tokens-per-s 2500 --markdown BENCHMARKS.md
 
 1. **Embedded model** (Qwen2.5-Coder-0.5B on llama.cpp, CPU): a fresh run (LLM cache off) over a

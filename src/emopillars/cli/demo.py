@@ -36,7 +36,7 @@ def register(subparsers) -> None:
         help="synthesize a small dataset with the embedded LLM, train and evaluate a classifier on it",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--out", default="emopillars-demo", help="output folder (default: ./emopillars-demo)")
+    parser.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
     parser.add_argument("--llm", help="teacher spec (default: the embedded Qwen2.5-Coder-0.5B GGUF)")
     parser.add_argument("--max-actors", type=int, default=DEMO_ACTORS, help="characters per plot (default 1)")
     parser.add_argument("--epochs", type=int, default=8, help="classifier training epochs")
