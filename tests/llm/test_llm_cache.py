@@ -91,3 +91,10 @@ def test_second_identical_run_makes_zero_backend_calls(smollm_gguf, tmp_path):
     off.generate(requests[:1])
     assert off.cache is None and off.metrics.calls == 1
     off.close()
+
+
+def test_damaged_entry_is_a_miss(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    cache._connect().execute("INSERT INTO responses (key, model, value, created) VALUES ('bad', 'm', '{not json', 0)")
+    assert cache.get("bad") is None and cache.misses == 1
+    cache.close()

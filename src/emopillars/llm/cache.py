@@ -82,9 +82,15 @@ class ResponseCache:
         if row is None:
             self.misses += 1
             return None
+        try:
+            data = json.loads(row[0])
+            response = ChatResponse(**{k: data[k] for k in _STORED_FIELDS if k in data}, cached=True)
+        except (ValueError, TypeError) as exc:  # a damaged entry is a miss: the request runs again
+            log.warning("ignoring a damaged cache entry %s: %s", key[:12], exc)
+            self.misses += 1
+            return None
         self.hits += 1
-        data = json.loads(row[0])
-        return ChatResponse(**{k: data.get(k) for k in _STORED_FIELDS if k in data}, cached=True)
+        return response
 
     def put(self, key: str, response: ChatResponse, model_id: str = "") -> None:
         """Store a successful response (errors are never cached)."""
@@ -98,7 +104,7 @@ class ResponseCache:
                     (key, model_id, value, time.time()),
                 )
                 return
-            except sqlite3.OperationalError as exc:  # "database is locked" past busy_timeout
+            except sqlite3.Error as exc:  # "database is locked" past busy_timeout, disk full, ...
                 log.warning("cache write failed (%s), attempt %d", exc, attempt + 1)
                 time.sleep(0.05 * (attempt + 1))
         log.error("giving up writing one cache entry; the answer is still returned")

@@ -190,8 +190,12 @@ class LLM:
 
         async def worker() -> None:
             for i in todo:
-                response = await self._attempts(requests[i])
-                self._store(keys, i, response)
+                try:
+                    response = await self._attempts(requests[i])
+                    self._store(keys, i, response)
+                except Exception as exc:  # a bug or a broken cache must cost one item, not the batch
+                    log.exception("request %d failed unexpectedly", i)
+                    response = ChatResponse(error=f"{type(exc).__name__}: {exc}", tag=requests[i].tag)
                 done(i, response)
 
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)))))
