@@ -1,0 +1,399 @@
+"""Fine-tuning an encoder as a multi-label emotion classifier, with dev evaluation, checkpoints and calibration.
+
+The output directory is a plain ``transformers`` model directory (``AutoModelForSequenceClassification`` and
+``pipeline("text-classification", top_k=None)`` load it unchanged: id2label set, multi-label problem type so the
+pipeline applies a sigmoid), plus ``thresholds.json`` (the calibrated decision policy),
+``training_config.json`` and ``train_summary.json``. ``checkpoint/`` holds the last finished epoch with the
+optimizer and scheduler state, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from emopillars.data.example import LabeledData
+from emopillars.evaluation.metrics import multilabel_report
+from emopillars.evaluation.thresholds import ThresholdPolicy, best_global_threshold
+from emopillars.training.auxiliary import MeanPoolingAuxHead
+from emopillars.training.calibration import choose_policy
+from emopillars.training.config import TrainConfig
+from emopillars.training.encoding import InputEncoder, iterate_batches, length_grouped_batches
+from emopillars.training.losses import MultiLabelLoss, positive_class_weights
+from emopillars.training.model import build_model, load_tokenizer, resolve_model
+from emopillars.training.scoring import autocast, bf16_default, score_encoded
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "checkpoint"
+SUMMARY_FILE = "train_summary.json"
+AUX_FILE = "aux_head.pt"
+
+
+@dataclass
+class TrainResult:
+    """What a run produced and how it went."""
+
+    model_dir: str
+    policy: ThresholdPolicy
+    dev_metrics: dict | None = None
+    train_examples_per_s: float = 0.0
+    wall_time_s: float = 0.0
+    epochs_run: int = 0
+    best_epoch: int | None = None
+    history: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["policy"] = self.policy.to_dict()
+        return data
+
+
+@dataclass
+class _State:
+    """Progress that a checkpoint restores."""
+
+    epochs_done: int = 0
+    best_score: float = -1.0
+    best_epoch: int | None = None
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+    train_examples: int = 0
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def configure_threads(num_threads: int | None) -> int:
+    """Use every core by default (torch often starts with fewer on small VMs)."""
+    threads = num_threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    return threads
+
+
+def limit_data(data: LabeledData, limit: int | None, seed: int) -> LabeledData:
+    """A seeded random sample of ``limit`` rows (all rows when ``limit`` is None or larger)."""
+    if limit is None or limit >= len(data):
+        return data
+    rows = sorted(random.Random(seed).sample(range(len(data)), limit))
+    return data.subset(rows)
+
+
+def _check_labels(config: TrainConfig, train_data: LabeledData, dev_data: LabeledData | None) -> list[str]:
+    labels = list(config.label_names or train_data.label_names)
+    if list(train_data.label_names) != labels:
+        raise ValueError(f"training data labels {train_data.label_names} differ from the configured {labels}")
+    if dev_data is not None and list(dev_data.label_names) != labels:
+        raise ValueError(f"dev data labels {dev_data.label_names} differ from the training labels {labels}")
+    if len(train_data) == 0:
+        raise ValueError("the training data is empty")
+    return labels
+
+
+def _optimizer(model, config: TrainConfig, aux_head=None) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on biases and norms; the head (pooler + classifier) may get its own lr."""
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        is_head = name.startswith(("classifier", "pooler")) or ".pooler." in name
+        no_decay = param.ndim < 2
+        groups.setdefault((is_head, no_decay), []).append(param)
+    param_groups = []
+    for (is_head, no_decay), params in groups.items():
+        lr = config.head_lr if (is_head and config.head_lr) else config.lr
+        param_groups.append({"params": params, "lr": lr, "weight_decay": 0.0 if no_decay else config.weight_decay})
+    if aux_head is not None:
+        param_groups.append(
+            {"params": list(aux_head.parameters()), "lr": config.head_lr or config.lr, "weight_decay": 0.0}
+        )
+    return torch.optim.AdamW(param_groups)
+
+
+def _scheduler(optimizer, total_steps: int, warmup_ratio: float):
+    """Linear warmup then linear decay to 0."""
+    warmup = int(round(total_steps * warmup_ratio))
+
+    def factor(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _save_model(model, tokenizer, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+
+
+def _save_checkpoint(
+    directory: Path, model, tokenizer, optimizer, scheduler, state: _State, config: TrainConfig, aux_head=None
+):
+    """Write the checkpoint to a temporary folder and swap it in, so a kill never leaves half a checkpoint."""
+    staging = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    _save_model(model, tokenizer, staging)
+    torch.save(optimizer.state_dict(), staging / "optimizer.pt")
+    torch.save(scheduler.state_dict(), staging / "scheduler.pt")
+    rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    torch.save(rng, staging / "rng.pt")
+    if aux_head is not None:
+        torch.save(aux_head.state_dict(), staging / AUX_FILE)
+    (staging / "state.json").write_text(json.dumps(asdict(state), indent=2))
+    config.save(staging)
+    shutil.rmtree(directory, ignore_errors=True)
+    staging.rename(directory)
+
+
+def _load_state(directory: Path) -> _State:
+    data = json.loads((directory / "state.json").read_text())
+    return _State(**data)
+
+
+def train(
+    config: TrainConfig,
+    train_data: LabeledData,
+    dev_data: LabeledData | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Fine-tune ``config.model`` on ``train_data``; evaluate on ``dev_data`` each epoch; calibrate; save."""
+    start = time.perf_counter()
+    configure_threads(config.num_threads)
+    set_seed(config.seed)
+    labels = _check_labels(config, train_data, dev_data)
+    config.label_names = labels
+    out = Path(config.output_dir)
+    checkpoint = out / CHECKPOINT_DIR
+    resuming = config.resume and (checkpoint / "state.json").is_file()
+    if config.resume and not resuming:
+        log.info("no checkpoint in %s: starting from the beginning", checkpoint)
+    if not config.resume and (checkpoint / "state.json").is_file():
+        done = _load_state(checkpoint).epochs_done
+        if done < config.epochs:
+            raise ValueError(
+                f"{out} holds an unfinished run ({done} of its epochs done): pass --resume to continue it, "
+                "or choose another output directory"
+            )
+
+    n_train = len(train_data)
+    train_data = limit_data(train_data, config.limit, config.seed)
+    if dev_data is not None:
+        dev_limit = config.dev_limit
+        if dev_limit is None and config.limit is not None and config.limit < n_train:
+            dev_limit = max(1, math.ceil(len(dev_data) * config.limit / n_train))  # same share as train
+        dev_data = limit_data(dev_data, dev_limit, config.seed)
+        if len(dev_data) == 0:
+            dev_data = None
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    bf16 = bf16_default(device) if config.bf16 is None else bool(config.bf16)
+    source = str(checkpoint) if resuming else resolve_model(config.init_from or config.model)
+    tokenizer = load_tokenizer(source)
+    model = build_model(source, labels, config, resuming=resuming).to(device)
+    encoder = InputEncoder.for_model(tokenizer, model.config, config.max_length, config.context_aware)
+    log.info(
+        "training %s on %d examples (%d dev), %d labels, context_aware=%s, bf16=%s, device=%s, threads=%d",
+        config.model if not config.init_from else config.init_from,
+        len(train_data),
+        len(dev_data) if dev_data is not None else 0,
+        len(labels),
+        config.context_aware,
+        bf16,
+        device,
+        torch.get_num_threads(),
+    )
+
+    train_encoded = encoder.encode(train_data.examples)
+    targets = torch.from_numpy(train_data.targets(soft=config.soft_targets, threshold=config.label_threshold))
+    hard = train_data.targets(soft=False, threshold=config.label_threshold)
+    loss_fn = MultiLabelLoss(positive_class_weights(hard, config.pos_weight))
+    dev_encoded = encoder.encode(dev_data.examples) if dev_data is not None else []
+    dev_true = dev_data.targets(soft=False, threshold=config.label_threshold) if dev_data is not None else None
+
+    batches_per_epoch = math.ceil(len(train_encoded) / config.batch_size)
+    steps_per_epoch = math.ceil(batches_per_epoch / config.grad_accum)
+    aux_head = None
+    if config.aux_mean_weight > 0:
+        aux_head = MeanPoolingAuxHead(model.config.hidden_size, len(labels)).to(device)
+        if resuming and (checkpoint / AUX_FILE).is_file():
+            aux_head.load_state_dict(torch.load(checkpoint / AUX_FILE, weights_only=True))
+    optimizer = _optimizer(model, config, aux_head)
+    scheduler = _scheduler(optimizer, steps_per_epoch * config.epochs, config.warmup_ratio)
+    state = _State()
+    if resuming:
+        optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=False))
+        scheduler.load_state_dict(torch.load(checkpoint / "scheduler.pt", weights_only=False))
+        rng = torch.load(checkpoint / "rng.pt", weights_only=False)
+        random.setstate(rng["python"])
+        np.random.set_state(rng["numpy"])
+        torch.set_rng_state(rng["torch"])
+        state = _load_state(checkpoint)
+        log.info("resumed from %s after epoch %d", checkpoint, state.epochs_done)
+
+    out.mkdir(parents=True, exist_ok=True)
+    best_scores: np.ndarray | None = None
+    lengths = [len(item) for item in train_encoded]
+    for epoch in range(state.epochs_done, config.epochs):
+        epoch_start = time.perf_counter()
+        batches = length_grouped_batches(lengths, config.batch_size, seed=config.seed + epoch)
+        mean_loss = _train_epoch(
+            model,
+            encoder,
+            train_encoded,
+            targets,
+            batches,
+            loss_fn,
+            optimizer,
+            scheduler,
+            config,
+            device,
+            bf16,
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            progress=progress,
+        )
+        seconds = time.perf_counter() - epoch_start
+        state.train_seconds += seconds
+        state.train_examples += len(train_encoded)
+        record = {"epoch": epoch + 1, "loss": mean_loss, "examples_per_s": len(train_encoded) / max(seconds, 1e-9)}
+        improved = True
+        if dev_encoded and (config.eval_every_epoch or epoch + 1 == config.epochs):
+            scores = score_encoded(model, encoder, dev_encoded, batch_size=max(64, config.batch_size), bf16=bf16)
+            threshold, macro = best_global_threshold(dev_true, scores)
+            record.update({"dev_macro_f1": macro, "dev_threshold": threshold})
+            improved = macro > state.best_score
+            if improved:
+                state.best_score, state.best_epoch, best_scores = macro, epoch + 1, scores
+        elif not dev_encoded:
+            state.best_epoch = epoch + 1
+        if improved:
+            _save_model(model, tokenizer, out)
+        state.epochs_done = epoch + 1
+        state.history.append(record)
+        log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
+        _save_checkpoint(checkpoint, model, tokenizer, optimizer, scheduler, state, config, aux_head)
+
+    policy, dev_metrics = _calibrate(
+        config,
+        labels,
+        out,
+        encoder,
+        dev_encoded,
+        dev_true,
+        best_scores,
+        bf16,
+        multi_label=train_data.multi_label,
+        device=device,
+    )
+    policy.save(out)
+    config.save(out)
+    result = TrainResult(
+        model_dir=str(out),
+        policy=policy,
+        dev_metrics=dev_metrics,
+        train_examples_per_s=state.train_examples / max(state.train_seconds, 1e-9),
+        wall_time_s=time.perf_counter() - start,
+        epochs_run=state.epochs_done,
+        best_epoch=state.best_epoch,
+        history=state.history,
+    )
+    summary = {key: value for key, value in result.to_dict().items() if key != "dev_metrics"}
+    if dev_metrics:
+        summary["dev_macro_f1"] = dev_metrics["macro_f1"]
+        summary["dev_micro_f1"] = dev_metrics["micro_f1"]
+    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    return result
+
+
+def _train_epoch(
+    model,
+    encoder,
+    encoded,
+    targets,
+    batches,
+    loss_fn,
+    optimizer,
+    scheduler,
+    config,
+    device,
+    bf16,
+    desc: str,
+    progress: bool,
+    aux_head=None,
+) -> float:
+    model.train()
+    if aux_head is not None:
+        aux_head.train()
+    total_loss, seen_batches = 0.0, 0
+    bar = tqdm(
+        total=len(encoded),
+        desc=desc,
+        unit="ex",
+        disable=not progress,
+        dynamic_ncols=True,
+        leave=False,
+        mininterval=0.2 if sys.stderr.isatty() else 30.0,  # a log file gets a line every 30 s, not a flood
+    )
+    optimizer.zero_grad(set_to_none=True)
+    try:
+        for step, (rows, inputs) in enumerate(iterate_batches(encoded, batches, encoder), start=1):
+            inputs = {k: v.to(device) for k, v in inputs.items()}
+            batch_targets = targets[rows].to(device)
+            with autocast(device, bf16):
+                outputs = model(**inputs, output_hidden_states=aux_head is not None)
+                aux_logits = aux_head(outputs.hidden_states[-1], inputs["attention_mask"]) if aux_head else None
+            loss = loss_fn(outputs.logits, batch_targets)
+            if aux_logits is not None:
+                loss = loss + config.aux_mean_weight * loss_fn(aux_logits, batch_targets)
+            (loss / config.grad_accum).backward()
+            if step % config.grad_accum == 0 or step == len(batches):
+                if config.max_grad_norm:
+                    params = [*model.parameters(), *(aux_head.parameters() if aux_head is not None else [])]
+                    torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            total_loss += float(loss.detach())
+            seen_batches += 1
+            bar.update(len(rows))
+            bar.set_postfix(loss=f"{total_loss / seen_batches:.4f}", refresh=False)
+    finally:
+        bar.close()
+    return total_loss / max(1, seen_batches)
+
+
+def _calibrate(config, labels, out, encoder, dev_encoded, dev_true, best_scores, bf16, multi_label, device):
+    """Choose the decision policy on dev with the best model's scores; without dev, a fixed default."""
+    if not dev_encoded:
+        kind = (
+            "argmax"
+            if not multi_label
+            else ("global" if config.threshold_policy == "auto" else config.threshold_policy)
+        )
+        if kind == "per_class":
+            raise ValueError("per-class thresholds need dev data to be chosen on")
+        log.warning("no dev data: decision policy %s with threshold 0.5 (not calibrated)", kind)
+        return ThresholdPolicy(kind=kind, global_threshold=0.5, label_names=labels), None
+    if best_scores is None:  # resumed after the best epoch: score dev with the saved best model
+        model = build_model(str(out), labels, config, resuming=True).to(device)
+        best_scores = score_encoded(model, encoder, dev_encoded, batch_size=max(64, config.batch_size), bf16=bf16)
+    policy = choose_policy(dev_true, best_scores, labels, config.threshold_policy, multi_label, seed=config.seed)
+    metrics = multilabel_report(dev_true, policy.apply(best_scores), labels)
+    metrics["policy"] = policy.kind
+    return policy, metrics
