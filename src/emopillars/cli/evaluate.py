@@ -1,0 +1,52 @@
+"""``emopillars evaluate``: score a trained model on labelled data; write metrics.json, report.md and a chart."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from emopillars.cli.train import add_data_options
+
+ORDER = 30
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="evaluate a trained classifier (macro/micro-F1, per class)")
+    p.add_argument("--model", required=True, help="model directory written by `emopillars train`")
+    p.add_argument("--data", required=True, help="labelled data file")
+    p.add_argument("--report", required=True, help="output folder for metrics.json, report.md, per_class_f1.png")
+    add_data_options(p)
+    p.add_argument("--split", help="synthetic JSONL: which split to evaluate")
+    p.add_argument("--limit", type=int, help="evaluate the first N rows only")
+    p.add_argument(
+        "--threshold-policy",
+        choices=["global", "per_class", "argmax"],
+        help="override the decision policy saved with the model",
+    )
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast inference")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from emopillars.data.loaders import load
+    from emopillars.evaluation.report import write_report
+    from emopillars.serving.predictor import EmotionClassifier
+    from emopillars.training.evaluate import evaluate_model
+
+    data = load(args.data, args.format, skip_bad=args.skip_bad, variant=args.variant, split=args.split)
+    if args.limit:
+        data = data.subset(range(min(args.limit, len(data))))
+    classifier = EmotionClassifier.load(
+        args.model, bf16=args.bf16, num_threads=args.threads, policy=args.threshold_policy
+    )
+    if classifier.context_aware and not data.has_context:
+        print("note: a context-aware model evaluated on data without contexts")
+    metrics = evaluate_model(classifier, data, batch_size=args.batch_size, progress=True)
+    paths = write_report(metrics, args.report, title=f"Evaluation of {args.model} on {args.data}")
+    headline = {k: metrics[k] for k in ("macro_f1", "micro_f1", "emocontext_micro_f1", "accuracy") if k in metrics}
+    headline.update({"n_examples": metrics["n_examples"], "decision": metrics["decision"]})
+    headline["report"] = {kind: str(path) for kind, path in paths.items()}
+    print(json.dumps(headline, indent=2))
+    return 0
