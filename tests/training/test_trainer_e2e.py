@@ -1,0 +1,166 @@
+"""End to end on real GoEmotions rows: train -> calibrate -> evaluate -> predict, through the library and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emopillars.cli.main import main
+from emopillars.data.loaders import load
+from emopillars.evaluation.metrics import multilabel_report
+from emopillars.training import EmotionClassifier, TrainConfig, train
+from emopillars.training import trainer as trainer_module
+
+TRAIN_ROWS, DEV_ROWS, TEST_ROWS = 480, 240, 300
+
+
+@pytest.fixture(scope="module")
+def goemotions(data_dir):
+    root = data_dir / "goemotions"
+    return {
+        "train": load(root / "train.tsv").subset(range(TRAIN_ROWS)),
+        "dev": load(root / "dev.tsv").subset(range(DEV_ROWS)),
+        "test": load(root / "test.tsv").subset(range(TEST_ROWS)),
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(goemotions, minilm_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model")
+    config = TrainConfig(model=minilm_path, output_dir=str(out), epochs=2, max_length=48, batch_size=16, seed=1)
+    result = train(config, goemotions["train"], goemotions["dev"], progress=False)
+    return out, result
+
+
+def test_training_writes_a_complete_model_dir(trained):
+    out, result = trained
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "thresholds.json",
+        "training_config.json",
+        "train_summary.json",
+        "checkpoint/optimizer.pt",
+        "checkpoint/state.json",
+    ):
+        assert (out / name).is_file(), name
+    assert result.epochs_run == 2 and len(result.history) == 2
+    assert all("dev_macro_f1" in record for record in result.history)
+    assert result.best_epoch in (1, 2)
+    assert result.policy.kind in ("global", "per_class")
+    assert {"global", "per_class", "cross_fitted_global", "cross_fitted_per_class"} <= set(result.policy.dev_macro_f1)
+    assert result.train_examples_per_s > 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["problem_type"] == "multi_label_classification"
+    assert config["id2label"]["27"] == "neutral"
+
+
+def test_model_beats_constant_predictors_on_test(trained, goemotions):
+    out, _ = trained
+    test = goemotions["test"]
+    truth = test.targets()
+    classifier = EmotionClassifier.load(out)
+    predicted = classifier.policy.apply(classifier.predict_scores(test.examples))
+    macro = multilabel_report(truth, predicted, test.label_names)["macro_f1"]
+    all_on = multilabel_report(truth, np.ones_like(truth), test.label_names)["macro_f1"]
+    neutral = np.zeros_like(truth)
+    neutral[:, test.label_names.index("neutral")] = 1
+    always_neutral = multilabel_report(truth, neutral, test.label_names)["macro_f1"]
+    assert macro > max(all_on, always_neutral) + 0.02, (macro, all_on, always_neutral)
+
+
+def test_resume_continues_after_the_last_finished_epoch(goemotions, minilm_path, tmp_path, monkeypatch):
+    small_train, small_dev = goemotions["train"].subset(range(64)), goemotions["dev"].subset(range(32))
+    config = TrainConfig(model=minilm_path, output_dir=str(tmp_path), epochs=2, max_length=32, batch_size=16)
+    calls = []
+    real_epoch = trainer_module._train_epoch
+
+    def dies_in_epoch_two(*args, **kwargs):
+        calls.append(kwargs["desc"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "_train_epoch", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, small_train, small_dev, progress=False)
+    state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert state["epochs_done"] == 1
+    with pytest.raises(ValueError, match="--resume"):  # an unfinished run is never overwritten silently
+        train(TrainConfig(**{**config.to_dict(), "resume": False}), small_train, small_dev, progress=False)
+
+    calls.clear()
+    monkeypatch.setattr(trainer_module, "_train_epoch", lambda *a, **k: calls.append(k["desc"]) or real_epoch(*a, **k))
+    result = train(TrainConfig(**{**config.to_dict(), "resume": True}), small_train, small_dev, progress=False)
+    assert calls == ["epoch 2/2"]
+    assert [record["epoch"] for record in result.history] == [1, 2]
+    assert (tmp_path / "thresholds.json").is_file()
+
+
+def test_cli_train_evaluate_predict(data_dir, minilm_path, tmp_path, capsys):
+    root = data_dir / "goemotions"
+    out, report = tmp_path / "model", tmp_path / "report"
+    code = main(
+        [
+            "train",
+            "--train",
+            str(root / "train.tsv"),
+            "--dev",
+            str(root / "dev.tsv"),
+            "--out",
+            str(out),
+            "--model",
+            minilm_path,
+            "--limit",
+            "96",
+            "--epochs",
+            "1",
+            "--max-length",
+            "32",
+            "--no-progress",
+            "--threshold-policy",
+            "global",
+        ]
+    )
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["policy"] == "global" and summary["dev_macro_f1"] is not None
+    assert json.loads((out / "training_config.json").read_text())["limit"] == 96
+
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(out),
+                "--data",
+                str(root / "test.tsv"),
+                "--report",
+                str(report),
+                "--limit",
+                "64",
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert {"macro_f1", "micro_f1", "per_class"} <= set(metrics) and metrics["n_examples"] == 64
+    assert (report / "report.md").is_file() and (report / "per_class_f1.png").is_file()
+    capsys.readouterr()
+
+    assert main(["predict", "--model", str(out), "--text", "Thank you so much, this made my day!"]) == 0
+    single = json.loads(capsys.readouterr().out)
+    assert set(single["scores"]) == set(metrics["label_names"]) and isinstance(single["labels"], list)
+
+    texts = tmp_path / "in.txt"
+    texts.write_text("I love it\n\nThis is awful\nWhat?\n")
+    lines_out = tmp_path / "out.jsonl"
+    assert main(["predict", "--model", str(out), "--input", str(texts), "--output", str(lines_out)]) == 0
+    rows = [json.loads(line) for line in lines_out.read_text().splitlines()]
+    assert [row["text"] for row in rows] == ["I love it", "This is awful", "What?"]
+
+    assert main(["predict", "--model", str(tmp_path / "nope"), "--text", "hi"]) == 2
+    assert main(["train", "--train", str(tmp_path / "missing.tsv"), "--out", str(tmp_path / "m")]) == 2
