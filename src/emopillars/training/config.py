@@ -27,7 +27,6 @@ class TrainConfig:
     ``pos_weight``: cap of the per-class positive weight ``clip(sqrt(neg/pos), 1, cap)``; 0 turns it off.
     ``pooling``: ``mean`` appends a frozen mean-pooling layer that the stock head reads (see ``pooling.py``;
     the model still loads with AutoModelForSequenceClassification), ``cls`` keeps the stock first-token pooler.
-    ``aux_mean_weight``: weight of the training-only mean-pooling head's loss (see ``auxiliary.py``); 0 = off.
     ``pooler_init``: ``keep`` the encoder's pooler, or ``reinit`` / ``identity`` it before fine-tuning.
     ``bf16``: ``None`` = automatic (on when CUDA supports it, off on CPU), ``True``/``False`` forces it.
     ``threshold_policy``: ``auto`` picks global or per-class thresholds by cross-fitted dev macro-F1.
@@ -47,7 +46,6 @@ class TrainConfig:
     pos_weight: float = 10.0
     pooling: str = "mean"
     pooler_init: str = "keep"
-    aux_mean_weight: float = 0.0
     limit: int | None = None
     dev_limit: int | None = None
     seed: int = 42
@@ -90,8 +88,6 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm!r}")
         if self.pos_weight < 0 or (0 < self.pos_weight < 1):
             raise ValueError(f"TrainConfig.pos_weight must be 0 (off) or a cap >= 1, got {self.pos_weight!r}")
-        if self.aux_mean_weight < 0:
-            raise ValueError(f"TrainConfig.aux_mean_weight must be >= 0, got {self.aux_mean_weight!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"TrainConfig.pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.pooler_init not in POOLER_INITS:

@@ -27,7 +27,6 @@ from tqdm.auto import tqdm
 from emopillars.data.example import LabeledData
 from emopillars.evaluation.metrics import multilabel_report
 from emopillars.evaluation.thresholds import ThresholdPolicy, best_global_threshold
-from emopillars.training.auxiliary import MeanPoolingAuxHead
 from emopillars.training.calibration import choose_policy
 from emopillars.training.config import TrainConfig
 from emopillars.training.encoding import InputEncoder, iterate_batches, length_grouped_batches
@@ -39,7 +38,6 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoint"
 SUMMARY_FILE = "train_summary.json"
-AUX_FILE = "aux_head.pt"
 
 
 @dataclass
@@ -105,7 +103,7 @@ def _check_labels(config: TrainConfig, train_data: LabeledData, dev_data: Labele
     return labels
 
 
-def _optimizer(model, config: TrainConfig, aux_head=None) -> torch.optim.Optimizer:
+def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW; no weight decay on biases and norms; the head (pooler + classifier) may get its own lr."""
     groups: dict[tuple[bool, bool], list] = {}
     for name, param in model.named_parameters():
@@ -118,10 +116,6 @@ def _optimizer(model, config: TrainConfig, aux_head=None) -> torch.optim.Optimiz
     for (is_head, no_decay), params in groups.items():
         lr = config.head_lr if (is_head and config.head_lr) else config.lr
         param_groups.append({"params": params, "lr": lr, "weight_decay": 0.0 if no_decay else config.weight_decay})
-    if aux_head is not None:
-        param_groups.append(
-            {"params": list(aux_head.parameters()), "lr": config.head_lr or config.lr, "weight_decay": 0.0}
-        )
     return torch.optim.AdamW(param_groups)
 
 
@@ -143,9 +137,7 @@ def _save_model(model, tokenizer, directory: Path) -> None:
     tokenizer.save_pretrained(directory)
 
 
-def _save_checkpoint(
-    directory: Path, model, tokenizer, optimizer, scheduler, state: _State, config: TrainConfig, aux_head=None
-):
+def _save_checkpoint(directory: Path, model, tokenizer, optimizer, scheduler, state: _State, config: TrainConfig):
     """Write the checkpoint to a temporary folder and swap it in, so a kill never leaves half a checkpoint."""
     staging = directory.with_name(directory.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -154,8 +146,6 @@ def _save_checkpoint(
     torch.save(scheduler.state_dict(), staging / "scheduler.pt")
     rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     torch.save(rng, staging / "rng.pt")
-    if aux_head is not None:
-        torch.save(aux_head.state_dict(), staging / AUX_FILE)
     (staging / "state.json").write_text(json.dumps(asdict(state), indent=2))
     config.save(staging)
     shutil.rmtree(directory, ignore_errors=True)
@@ -229,12 +219,7 @@ def train(
 
     batches_per_epoch = math.ceil(len(train_encoded) / config.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / config.grad_accum)
-    aux_head = None
-    if config.aux_mean_weight > 0:
-        aux_head = MeanPoolingAuxHead(model.config.hidden_size, len(labels)).to(device)
-        if resuming and (checkpoint / AUX_FILE).is_file():
-            aux_head.load_state_dict(torch.load(checkpoint / AUX_FILE, weights_only=True))
-    optimizer = _optimizer(model, config, aux_head)
+    optimizer = _optimizer(model, config)
     scheduler = _scheduler(optimizer, steps_per_epoch * config.epochs, config.warmup_ratio)
     state = _State()
     if resuming:
@@ -287,7 +272,7 @@ def train(
         state.epochs_done = epoch + 1
         state.history.append(record)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
-        _save_checkpoint(checkpoint, model, tokenizer, optimizer, scheduler, state, config, aux_head)
+        _save_checkpoint(checkpoint, model, tokenizer, optimizer, scheduler, state, config)
 
     policy, dev_metrics = _calibrate(
         config,
@@ -335,11 +320,8 @@ def _train_epoch(
     bf16,
     desc: str,
     progress: bool,
-    aux_head=None,
 ) -> float:
     model.train()
-    if aux_head is not None:
-        aux_head.train()
     total_loss, seen_batches = 0.0, 0
     bar = tqdm(
         total=len(encoded),
@@ -354,18 +336,13 @@ def _train_epoch(
     try:
         for step, (rows, inputs) in enumerate(iterate_batches(encoded, batches, encoder), start=1):
             inputs = {k: v.to(device) for k, v in inputs.items()}
-            batch_targets = targets[rows].to(device)
             with autocast(device, bf16):
-                outputs = model(**inputs, output_hidden_states=aux_head is not None)
-                aux_logits = aux_head(outputs.hidden_states[-1], inputs["attention_mask"]) if aux_head else None
-            loss = loss_fn(outputs.logits, batch_targets)
-            if aux_logits is not None:
-                loss = loss + config.aux_mean_weight * loss_fn(aux_logits, batch_targets)
+                logits = model(**inputs).logits
+            loss = loss_fn(logits, targets[rows].to(device))
             (loss / config.grad_accum).backward()
             if step % config.grad_accum == 0 or step == len(batches):
                 if config.max_grad_norm:
-                    params = [*model.parameters(), *(aux_head.parameters() if aux_head is not None else [])]
-                    torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
