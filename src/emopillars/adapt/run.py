@@ -255,8 +255,15 @@ def _run_once(
     if task.multi_label:
         if not len(data.select):
             raise ValueError(f"task {task.name}: a multi-label task needs a dev set to choose thresholds on")
-        select_scores = head.task_scores(classifier.predict_scores(data.select.examples, batch_size=batch_size))
-        thresholds = fit_threshold_policy(data.select.targets(), select_scores, task.labels, task.protocol.threshold)
+        saved = getattr(result, "policy", None)
+        if _covers_all_columns(head) and saved is not None and saved.kind == task.protocol.threshold:
+            # the trainer calibrated exactly this policy on this dev set, with the best epoch's scores
+            thresholds = saved
+        else:
+            scores = classifier.predict_scores(data.select.examples, batch_size=batch_size)
+            thresholds = fit_threshold_policy(
+                data.select.targets(), head.task_scores(scores), task.labels, task.protocol.threshold
+            )
     report_scores = classifier.predict_scores(data.report.examples, batch_size=batch_size)
     report = score(task, head, report_scores, data.report, thresholds)
     eval_s = time.perf_counter() - started
@@ -283,6 +290,11 @@ def _run_once(
         shutil.rmtree(run_dir / "model", ignore_errors=True)
     log.info("%s: %s", run_dir.name, ", ".join(f"{k}={v:.4f}" for k, v in summary["metrics"].items()))
     return summary
+
+
+def _covers_all_columns(head: HeadPolicy) -> bool:
+    """True when the task reads every model column in order (GoEmotions under keep; any task under new)."""
+    return head.columns == list(range(len(head.model_labels))) and head.task_labels == head.model_labels
 
 
 def _prepare_model_dir(run_dir: Path, key: str) -> bool:
