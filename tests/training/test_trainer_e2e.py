@@ -164,3 +164,55 @@ def test_cli_train_evaluate_predict(data_dir, minilm_path, tmp_path, capsys):
 
     assert main(["predict", "--model", str(tmp_path / "nope"), "--text", "hi"]) == 2
     assert main(["train", "--train", str(tmp_path / "missing.tsv"), "--out", str(tmp_path / "m")]) == 2
+
+
+def test_context_aware_single_label_emocontext(data_dir, minilm_path, tmp_path, capsys):
+    """Context-aware pairs (turns 1-2 as context), a 4-class single-label set, EmoContext's official metric."""
+    root = data_dir / "emocontext"
+    out, report = tmp_path / "model", tmp_path / "report"
+    code = main(
+        [
+            "train",
+            "--train",
+            str(root / "train.txt"),
+            "--dev",
+            str(root / "dev.txt"),
+            "--out",
+            str(out),
+            "--model",
+            minilm_path,
+            "--limit",
+            "96",
+            "--dev-limit",
+            "48",
+            "--epochs",
+            "1",
+            "--context-aware",
+            "--max-length",
+            "48",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["policy"] == "argmax"
+    saved = TrainConfig.load(out)
+    assert saved.context_aware and saved.label_names == ["happy", "sad", "angry", "others"]
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(out),
+                "--data",
+                str(root / "dev.txt"),
+                "--report",
+                str(report),
+                "--limit",
+                "48",
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["decision"] == "argmax" and metrics["context_aware"] is True
+    assert 0.0 <= metrics["emocontext_micro_f1"] <= 1.0 and "accuracy" in metrics
