@@ -53,6 +53,8 @@ def per_record(manifest: dict) -> dict:
         "records": manifest["records"],
         "plots": manifest["plots"],
         "model": manifest["model"],
+        "llm_cache": bool(manifest["config"].get("cache")),
+        "cached_answers": sum(s.get("cached_answers", 0) for s in steps.values()),
         "calls": tokens["calls"],
         "calls_per_record": round(tokens["calls"] / records, 3),
         "prompt_tokens_per_record": round(tokens["prompt"] / records, 1),
@@ -161,10 +163,11 @@ def projection(numbers: dict | None, tokens_per_s: float | None, prefill_ratio: 
 def machine() -> str:
     cores = os.cpu_count()
     python = f"{platform.python_implementation()} {platform.python_version()}"
-    return f"{platform.machine()}, {cores} CPU cores visible, {python}"
+    load = f", load average {os.getloadavg()[0]:.1f} (shared machine)" if hasattr(os, "getloadavg") else ""
+    return f"{platform.machine()}, {cores} CPU cores visible, {python}{load}"
 
 
-def markdown(results: dict, command: str) -> str:
+def markdown(results: dict, command: str, notes: list[str] = ()) -> str:
     real, over, proj = results.get("embedded"), results["overhead"], results["projection"]
     lines = [
         "",
@@ -173,11 +176,13 @@ def markdown(results: dict, command: str) -> str:
         f"- date: {results['date']}",
         f"- command: `{command}`",
         f"- machine: {results['machine']}",
+        *[f"- {note}" for note in notes],
         "",
     ]
     if real:
         lines += [
-            f"Embedded teacher ({real['model']}, llama.cpp on CPU, LLM cache off), "
+            f"Embedded teacher ({real['model']}, llama.cpp on CPU, LLM cache "
+            f"{'on' if real['llm_cache'] else 'off'}, {real['cached_answers']} answers from the cache), "
             f"{real['plots']} demo plots x 1 actor:",
             "",
             "| records | LLM calls | calls / record | prompt tok / record | completion tok / record | steps wall "
@@ -197,8 +202,11 @@ def markdown(results: dict, command: str) -> str:
         f"| {over['pipeline_overhead_pct']} % | {over['runner_overhead_ms_per_row']} ms (steps), "
         f"{over['pipeline_overhead_ms_per_row']} ms (all) |",
         "",
-        "The stub answers in well under a millisecond, so these percentages are an upper bound: against a real",
-        "teacher (tens of ms to seconds per call) the same absolute overhead per row is far below 1 %.",
+        f"Goal (runner < 5 % over the time inside llm.generate): {'met' if over['runner_overhead_pct'] < 5 else 'not met'}"
+        " against this stub. The stub and the LLM client answer a call in well under a millisecond, so these",
+        "percentages are an upper bound: the runner's own cost is the per-row figure, which against a real teacher",
+        "(milliseconds to seconds per call) is far below 1 %. The whole-pipeline figure adds one-off costs (imports,",
+        "the backend check, reading the corpus, filters, writing JSONL + Parquet and the manifest).",
         "",
         f"Projection for the paper's {PAPER_RECORDS:,} records (paper: {PAPER_CALLS:,} calls in {PAPER_GPU_HOURS} "
         "GPU-hours, sequential generation):",
@@ -226,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefill-ratio", type=float, default=10.0, help="prefill tokens/s over decode tokens/s")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--markdown", help="append a 'Synthesis' section to this Markdown file")
+    parser.add_argument("--note", action="append", default=[], help="a line to add to the Markdown section")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     results: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
@@ -245,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         command = "python benchmarks/synthesis.py " + " ".join(argv if argv is not None else sys.argv[1:])
         with open(args.markdown, "a") as handle:
-            handle.write(markdown(results, command.strip()))
+            handle.write(markdown(results, command.strip(), args.note))
     return 0
 
 

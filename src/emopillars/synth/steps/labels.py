@@ -27,6 +27,8 @@ PROMPT_VERSION = "labels-v1"
 MAX_TOKENS = 100
 MAX_LABELS = 5
 
+DEFINITIONS = definitions_block()  # rendered once: the same 28 lines open every prompt of the step
+
 SCHEMA = {
     "type": "object",
     "properties": {
@@ -49,7 +51,7 @@ SCHEMA = {
 
 
 def render(row: dict, prompt: PromptTemplate) -> str:
-    return prompt.render(definitions=definitions_block(), utterance=row["utterance"])
+    return prompt.render(definitions=DEFINITIONS, utterance=row["utterance"])
 
 
 def build_requests(rows: list[dict], *, prompt: PromptTemplate, system, params: SamplingParams, **_) -> list:

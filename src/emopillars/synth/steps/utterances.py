@@ -22,6 +22,8 @@ N_EMOTIONS = 8
 N_NEUTRAL = 2
 MAX_UTTERANCE_CHARS = 200
 
+DEFINITIONS = definitions_block()  # rendered once: the same 28 lines open every prompt of the step
+
 SCHEMA = {
     "type": "object",
     "properties": {
@@ -50,7 +52,7 @@ def render(row: dict, prompt: PromptTemplate, n_neutral: int = N_NEUTRAL) -> str
     expected = expected_emotions(row, n_neutral)
     emotion_list = "\n".join(f"{i}. {emotion}" for i, emotion in enumerate(expected, 1))
     return prompt.render(
-        definitions=definitions_block(),
+        definitions=DEFINITIONS,
         plot=row["plot"],
         actor=row["actor"],
         n_total=len(expected),
