@@ -31,7 +31,7 @@ from emopillars.training.calibration import choose_policy
 from emopillars.training.config import TrainConfig
 from emopillars.training.encoding import InputEncoder, iterate_batches, length_grouped_batches
 from emopillars.training.losses import MultiLabelLoss, positive_class_weights
-from emopillars.training.model import build_model, load_tokenizer, resolve_model
+from emopillars.training.model import build_model, load_tokenizer, quiet_transformers, resolve_model
 from emopillars.training.scoring import autocast, bf16_default, score_encoded
 
 log = logging.getLogger(__name__)
@@ -133,8 +133,9 @@ def _scheduler(optimizer, total_steps: int, warmup_ratio: float):
 
 def _save_model(model, tokenizer, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
+    with quiet_transformers():
+        model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
 
 
 def _save_checkpoint(directory: Path, model, tokenizer, optimizer, scheduler, state: _State, config: TrainConfig):
