@@ -2,9 +2,11 @@
 
 Per-class thresholds always win *on the data they were chosen on*, so comparing them with the global
 threshold in-sample would always pick them, even where they overfit rare classes. ``auto`` compares the
-two by cross-fitting on dev instead (choose on one half, score on the other, both ways, several random
-splits) and keeps per-class thresholds only when they win out of sample. The chosen policy is then
-refit on the whole dev set.
+two out of sample instead: k-fold cross-fitting on dev (choose thresholds on k-1 folds, apply them to the
+held-out fold), pooling the held-out decisions of all folds into one macro-F1 per policy, averaged over
+a few random fold splits. Pooling matters: averaging per-fold macro-F1s instead scores rare classes on
+folds with one or two positives, which biases the estimate (on GoEmotions it picked the global policy,
+which then did 0.025 worse on test). The chosen policy is then refit on the whole dev set.
 """
 
 from __future__ import annotations
@@ -20,23 +22,26 @@ log = logging.getLogger(__name__)
 
 
 def cross_fitted_macro_f1(
-    y_true: np.ndarray, scores: np.ndarray, label_names: list[str], repeats: int = 3, seed: int = 0
+    y_true: np.ndarray, scores: np.ndarray, label_names: list[str], folds: int = 5, repeats: int = 3, seed: int = 0
 ) -> dict[str, float]:
-    """Out-of-sample dev macro-F1 of the global and the per-class policy (2-fold, ``repeats`` random splits)."""
+    """Out-of-sample dev macro-F1 of the global and the per-class policy (pooled k-fold cross-fitting)."""
     rng = np.random.default_rng(seed)
     n = len(y_true)
-    totals = {"global": [], "per_class": []}
-    if n < 4:
+    folds = min(folds, n)
+    if folds < 2:
         return {}
+    totals: dict[str, list[float]] = {"global": [], "per_class": []}
     for _ in range(repeats):
-        order = rng.permutation(n)
-        halves = (order[: n // 2], order[n // 2 :])
-        for fit_rows, eval_rows in (halves, halves[::-1]):
+        parts = np.array_split(rng.permutation(n), folds)
+        decisions = {kind: np.zeros_like(y_true, dtype=np.int8) for kind in totals}
+        for i, held_out in enumerate(parts):
+            fit_rows = np.concatenate([part for j, part in enumerate(parts) if j != i])
             policy = ThresholdPolicy.fit(y_true[fit_rows], scores[fit_rows], label_names, kind="per_class")
             for kind in totals:
                 policy.kind = kind
-                predicted = policy.apply(scores[eval_rows])
-                totals[kind].append(multilabel_report(y_true[eval_rows], predicted, label_names)["macro_f1"])
+                decisions[kind][held_out] = policy.apply(scores[held_out])
+        for kind in totals:
+            totals[kind].append(multilabel_report(y_true, decisions[kind], label_names)["macro_f1"])
     return {kind: float(np.mean(values)) for kind, values in totals.items()}
 
 
