@@ -7,6 +7,7 @@ import json
 import pytest
 
 from emopillars.llm.types import ChatResponse
+from emopillars.synth import runner
 from emopillars.synth.runner import CheckpointError, SynthesisError, load_checkpoint, run_step
 from emopillars.synth.steps import make_step
 from emopillars.synth.steps import rewriting as rewriting_step
@@ -141,3 +142,64 @@ def test_a_parser_exception_costs_one_row_not_the_run(tmp_path, step, monkeypatc
     result = run_step(step, _rows(3), ScriptedLLM(), tmp_path / "c.jsonl", progress=False)
     assert [e.drop for e in result.entries] == [None, "parser_error", None]
     assert "boom" in result.entries[1].notes["error"]
+
+
+def _slow_fsync(monkeypatch, seconds=0.05):
+    """A slow disk: records the file size each fsync covered (the fsync thread calls os.fsync)."""
+    import os
+    import time
+
+    synced: list[int] = []
+    real = os.fsync
+
+    def fsync(fd):
+        size = os.fstat(fd).st_size
+        time.sleep(seconds)
+        real(fd)
+        synced.append(size)
+
+    monkeypatch.setattr(runner.os, "fsync", fsync)
+    return synced
+
+
+def test_checkpoint_fsync_never_holds_up_appends_and_covers_every_line(tmp_path, monkeypatch):
+    import time
+
+    synced = _slow_fsync(monkeypatch)
+    path = tmp_path / "c.jsonl"
+    writer = runner.CheckpointWriter(path)
+    started = time.perf_counter()
+    for i in range(20):
+        writer.append([runner.Entry(f"r{i}", outputs=[{"id": f"r{i}"}])])
+    assert time.perf_counter() - started < 0.5  # 20 appends did not wait for 20 slow fsyncs
+    writer.close(wait=False)
+    runner.wait_for_checkpoints()
+    assert synced and synced[-1] == path.stat().st_size  # the last fsync came after the last line
+    assert len(synced) < 20  # one fsync covers many appends
+    assert list(load_checkpoint(path)) == [f"r{i}" for i in range(20)]
+
+
+def test_a_new_checkpoint_is_written_only_after_the_previous_one_is_synced(tmp_path, monkeypatch):
+    synced = _slow_fsync(monkeypatch, seconds=0.2)
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    writer = runner.CheckpointWriter(first)
+    writer.append([runner.Entry("a0")])
+    writer.close(wait=False)
+    later = runner.CheckpointWriter(second)
+    later.append([runner.Entry("b0")])  # waits for a.jsonl's fsync
+    assert synced[:1] == [first.stat().st_size]
+    later.close()
+    assert len(synced) == 2
+
+
+def test_an_fsync_error_surfaces_on_the_next_append(tmp_path, monkeypatch):
+    def broken(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(runner.os, "fsync", broken)
+    writer = runner.CheckpointWriter(tmp_path / "c.jsonl")
+    writer.append([runner.Entry("r0")])
+    runner.wait_for_checkpoints()
+    with pytest.raises(OSError, match="Input/output"):
+        writer.append([runner.Entry("r1")])
+    writer.close()

@@ -36,7 +36,7 @@ from emopillars.synth.balancer import EmotionBalancer
 from emopillars.synth.dataset import write_dataset
 from emopillars.synth.filters import FilterConfig, emotion_words_in, filter_utterances, rewrite_problem
 from emopillars.synth.prompts import SYSTEM, SYSTEM_VERSION, load_prompt
-from emopillars.synth.runner import StepRun, SynthesisError, run_step
+from emopillars.synth.runner import StepRun, SynthesisError, run_step, wait_for_checkpoints
 from emopillars.synth.steps import STEP_MODULES, STEP_ORDER, make_step
 from emopillars.taxonomy import LABELS, NEUTRAL, POSITIVE_THRESHOLD
 
@@ -330,6 +330,7 @@ def synthesize(config: SynthesisConfig, llm=None) -> Manifest:
         status = "interrupted"
         raise
     finally:
+        wait_for_checkpoints()  # the steps' last fsyncs ran in the background; the manifest comes after them
         manifest = _write_manifest(run, plots, corpus_stats, records, dataset_counts, status, started, started_at)
         if own_llm and hasattr(llm, "close"):
             llm.close()

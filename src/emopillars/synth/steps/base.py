@@ -8,7 +8,7 @@ sampling settings so that the runner can drive any step the same way.
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -16,6 +16,7 @@ from typing import Any
 
 from emopillars.llm.types import ChatRequest, ChatResponse, SamplingParams
 from emopillars.synth.prompts import SYSTEM, SYSTEM_VERSION, PromptTemplate, load_prompt
+from emopillars.taxonomy import map_label
 
 
 @dataclass
@@ -60,14 +61,17 @@ def response_object(response: ChatResponse) -> tuple[dict | None, str | None]:
     return value, None
 
 
-_SPACES = re.compile(r"\s+")
+@functools.lru_cache(maxsize=4096)
+def taxonomy_label(raw: str) -> str | None:
+    """:func:`emopillars.taxonomy.map_label`, cached: a run maps the same few dozen words thousands of times."""
+    return map_label(raw)
 
 
 def clean_text(value: Any) -> str:
     """A single-line, trimmed string ('' for non-strings)."""
     if not isinstance(value, str):
         return ""
-    text = _SPACES.sub(" ", value).strip()
+    text = " ".join(value.split())  # str.split() splits on exactly what the regex \s+ matches, at a third of the cost
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1].strip()
     return text

@@ -12,6 +12,7 @@ Which utterances get a context is decided by the pipeline (:func:`emopillars.syn
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 from emopillars.llm.types import ChatResponse, SamplingParams
@@ -53,13 +54,23 @@ def build_requests(rows: list[dict], *, prompt: PromptTemplate, system, params: 
     return requests_for(rows, lambda row: render(row, prompt), system=system, params=params, schema=SCHEMA)
 
 
+_WORD = re.compile(r"\w+")
+
+
 def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
+    return _WORD.findall(text.lower())
+
+
+@functools.lru_cache(maxsize=64)
+def _plot_words(plot: str) -> tuple[str, ...]:
+    """A plot's words, cached: every utterance of a plot brings the same plot (and most contexts are too short
+    to be a copy, which the word count alone shows)."""
+    return tuple(_words(plot))
 
 
 def copies_plot(text: str, plot: str) -> bool:
     """The context is (nearly) the whole plot copied: it cannot end right before the utterance."""
-    context_words, plot_words = _words(text), _words(plot)
+    context_words, plot_words = _words(text), _plot_words(plot)
     if not plot_words or len(context_words) < 0.8 * len(plot_words):
         return False
     return difflib.SequenceMatcher(None, context_words, plot_words, autojunk=False).ratio() >= COPY_SIMILARITY

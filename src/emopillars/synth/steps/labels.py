@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from emopillars.llm.types import ChatResponse, SamplingParams
 from emopillars.synth.prompts import PromptTemplate
-from emopillars.synth.steps.base import Parsed, clean_text, requests_for, response_object
-from emopillars.taxonomy import LABELS, POSITIVE_THRESHOLD, definitions_block, map_label
+from emopillars.synth.steps.base import Parsed, clean_text, requests_for, response_object, taxonomy_label
+from emopillars.taxonomy import LABELS, POSITIVE_THRESHOLD, definitions_block
 
 NAME = "labels"
 PROMPT_VERSION = "labels-v1"
@@ -113,7 +113,7 @@ def parse(response: ChatResponse, row: dict, **_) -> Parsed:
     unmapped: list[str] = []
     for name, level in pairs:
         raw_labels.setdefault(name, level)
-        mapped = map_label(name)
+        mapped = taxonomy_label(name)
         if mapped is None:
             unmapped.append(name.lower())
             continue

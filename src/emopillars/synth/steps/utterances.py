@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from emopillars.llm.types import ChatResponse, SamplingParams
 from emopillars.synth.prompts import PromptTemplate
-from emopillars.synth.steps.base import Parsed, clean_text, requests_for, response_object
-from emopillars.taxonomy import LABELS, NEUTRAL, definitions_block, map_label
+from emopillars.synth.steps.base import Parsed, clean_text, requests_for, response_object, taxonomy_label
+from emopillars.taxonomy import LABELS, NEUTRAL, definitions_block
 
 NAME = "utterances"
 PROMPT_VERSION = "utterances-v1"
@@ -90,7 +90,7 @@ def parse(response: ChatResponse, row: dict, n_neutral: int = N_NEUTRAL, **_) ->
         if not text:
             result.count("empty_utterance")
             continue
-        emotion = map_label(str(item.get("emotion", ""))) if item.get("emotion") else None
+        emotion = taxonomy_label(str(item.get("emotion", ""))) if item.get("emotion") else None
         if emotion in remaining:
             remaining.remove(emotion)
             requested = emotion
