@@ -24,6 +24,9 @@ class TrainConfig:
     ``model``: a hub id, a local HF directory, or an alias (``minilm``, ``mpnet``).
     ``init_from``: a model directory trained earlier (by this toolkit) to continue from; ``head="new"``
     re-initialises the classification layer (other label set), ``"keep"`` reuses it (same labels).
+    ``head_lr``: learning rate of the pooler + classifier (``None``: same as ``lr``). A freshly initialised head
+    learns slowly at the body's 1e-4: on ISEAR (2,500 rows, 2 epochs) the model collapsed onto 2 of 7 classes
+    (accuracy 0.23) with ``head_lr=None`` and reached accuracy 0.57 / macro-F1 0.56 with 2e-3.
     ``pos_weight``: cap of the per-class positive weight ``clip(sqrt(neg/pos), 1, cap)``; 0 turns it off.
     ``pooling``: ``mean`` appends a frozen mean-pooling layer that the stock head reads (see ``pooling.py``;
     the model still loads with AutoModelForSequenceClassification), ``cls`` keeps the stock first-token pooler.
@@ -36,7 +39,7 @@ class TrainConfig:
     output_dir: str = "model"
     epochs: int = 3
     lr: float = 1e-4
-    head_lr: float | None = None
+    head_lr: float | None = 2e-3
     batch_size: int = 32
     grad_accum: int = 1
     max_length: int | None = None

@@ -41,7 +41,14 @@ def resolve_model(name: str | None) -> str:
         return minilm_path()
     if ALIASES.get(key) == "all-mpnet-base-v2":
         return mpnet_path()
+    if _looks_like_path(name):
+        raise FileNotFoundError(f"model directory {name} does not exist (train one first, or give a hub id)")
     return name
+
+
+def _looks_like_path(name: str) -> bool:
+    """A local path, not a hub id: hub ids are ``name`` or ``org/name``, never ``./x``, ``a/b/c`` or ``~``."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
 
 
 def minilm_path() -> str:
@@ -129,8 +136,19 @@ def quiet_transformers():
 def load_tokenizer(source: str):
     from transformers import AutoTokenizer
 
-    with quiet_transformers():
-        return AutoTokenizer.from_pretrained(source)
+    try:
+        with quiet_transformers():
+            return AutoTokenizer.from_pretrained(source)
+    except OSError as exc:
+        raise not_found(source) from exc
+
+
+def not_found(source: str) -> FileNotFoundError:
+    """``from_pretrained``'s OSError for a missing model, as one clear line."""
+    return FileNotFoundError(
+        f"cannot load model {source!r}: it is not a local model directory, and the hub is not reachable "
+        "(or has no such id); train it first or pass an existing directory"
+    )
 
 
 def _reset_head(model) -> None:
@@ -157,7 +175,10 @@ def build_model(source: str, label_names: list[str], config, resuming: bool = Fa
     id2label = {i: name for i, name in enumerate(label_names)}
     label2id = {name: i for i, name in enumerate(label_names)}
     with quiet_transformers():
-        base = AutoConfig.from_pretrained(source)
+        try:
+            base = AutoConfig.from_pretrained(source)
+        except OSError as exc:
+            raise not_found(source) from exc
         saved = [base.id2label[i] for i in sorted(base.id2label)] if getattr(base, "id2label", None) else []
         keep_head = resuming or (config.init_from and config.head == "keep")
         if keep_head and saved != list(label_names):
