@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from emopillars.cli.train import add_data_options
+from emopillars.cli.train import add_data_options, add_inference_options
 
 ORDER = 30
 
@@ -18,14 +17,7 @@ def register(subparsers) -> None:
     add_data_options(p)
     p.add_argument("--split", help="synthetic JSONL: which split to evaluate")
     p.add_argument("--limit", type=int, help="evaluate the first N rows only")
-    p.add_argument(
-        "--threshold-policy",
-        choices=["global", "per_class", "argmax"],
-        help="override the decision policy saved with the model",
-    )
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast inference")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    add_inference_options(p)
     p.set_defaults(func=run)
 
 

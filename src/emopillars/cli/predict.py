@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
+
+from emopillars.cli.train import add_inference_options
 
 ORDER = 40
 
@@ -22,14 +23,7 @@ def register(subparsers) -> None:
     p.add_argument("--format", help="format of --input (default: detected; .txt = one text per line)")
     p.add_argument("--skip-bad", action="store_true", help="skip malformed rows of --input")
     p.add_argument("--variant", choices=["orig", "corig", "crewr"], help="synthetic JSONL: which text/context")
-    p.add_argument(
-        "--threshold-policy",
-        choices=["global", "per_class", "argmax"],
-        help="override the decision policy saved with the model",
-    )
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast inference")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    add_inference_options(p)
     p.set_defaults(func=run)
 
 

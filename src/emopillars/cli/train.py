@@ -16,6 +16,18 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", choices=["orig", "corig", "crewr"], help="synthetic JSONL: which text/context")
 
 
+def add_inference_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that runs a trained classifier (evaluate, predict)."""
+    parser.add_argument(
+        "--threshold-policy",
+        choices=["global", "per_class", "argmax"],
+        help="override the decision policy saved with the model",
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast inference")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="fine-tune an emotion classifier (multi-label, sigmoid + BCE)")
     p.add_argument("--train", required=True, help="training data file")
