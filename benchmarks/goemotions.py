@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from _machine import cpu_model
+
 # Before torch loads: OpenMP threads that spin while waiting collapse throughput when the cores are shared
 # (measured here: 2.9 ex/s spinning vs 26 ex/s passive, 2 threads, other jobs running).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -42,14 +44,7 @@ SECTION = "## GoEmotions (classifier core)"
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
     return (
         f"{cpu}, {os.cpu_count()} cores ({torch.get_num_threads()} torch threads){gpu}; "

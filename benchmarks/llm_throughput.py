@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import platform
 import re
 import socket
 import subprocess
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _machine import cpu_model
 
 from emopillars.llm import ChatRequest, SamplingParams, load_llm
 from emopillars.llm.backends.llamacpp import default_threads
@@ -214,14 +214,7 @@ def markdown_table(rows: list[list[str]]) -> str:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return f"nproc {os.cpu_count()}, {cpu}, load average {load:.1f} at start (shared machine)"
 
