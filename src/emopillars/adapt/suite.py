@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emopillars.adapt.run import PROFILES, adapt, describe_protocol, resolve_settings, stable_hash
-from emopillars.adapt.tasks import TaskSpec, load_task
+from emopillars.adapt.tasks import TaskSpec, load_task, read_yaml_mapping
 
 log = logging.getLogger("emopillars.adapt")
 
@@ -80,14 +79,7 @@ class SuiteSpec(BaseModel):
 def load_suite(path: str | Path) -> tuple[SuiteSpec, list[TaskSpec]]:
     """The suite and its tasks, validated before anything runs."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"suite file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: a suite file must be a YAML mapping")
+    raw = read_yaml_mapping(path, "suite")
     try:
         suite = SuiteSpec.model_validate(raw)
     except Exception as exc:  # pydantic.ValidationError

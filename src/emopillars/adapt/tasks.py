@@ -194,15 +194,21 @@ def load_task(name_or_path: str | Path) -> TaskSpec:
                 f"unknown task {name_or_path!r}: shipped tasks are {shipped_tasks()}, or give a YAML path"
             )
         path = shipped
-    if not path.exists():
-        raise FileNotFoundError(f"task file {path} does not exist")
+    raw = read_yaml_mapping(path, "task")
+    try:
+        return TaskSpec.model_validate(raw)
+    except Exception as exc:  # pydantic.ValidationError: one readable line per problem
+        raise ValueError(f"{path}: invalid task: {exc}") from exc
+
+
+def read_yaml_mapping(path: Path, kind: str) -> dict:
+    """A YAML file that must hold a mapping (a task or suite file), with one-line errors for the user."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{kind} file {path} does not exist")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: a task file must be a YAML mapping")
-    try:
-        return TaskSpec.model_validate(raw)
-    except Exception as exc:  # pydantic.ValidationError: one readable line per problem
-        raise ValueError(f"{path}: invalid task: {exc}") from exc
+        raise ValueError(f"{path}: a {kind} file must be a YAML mapping")
+    return raw
