@@ -264,3 +264,46 @@ def test_agenerate_from_another_loop_and_empty_batch_fake_server(fake_server):
         third = llm.generate([_req("x3")], progress=True)
     assert [r.parsed["echo"] for r in first + second + third] == ["x1", "x2", "x3"]
     assert llm.metrics.requests == 3 and llm.metrics.calls == 3
+
+
+def test_run_executes_a_coroutine_on_the_llm_loop_fake_server(fake_server):
+    import asyncio
+    import threading
+
+    seen: list[tuple[str, str]] = []
+
+    async def work(llm):
+        loop_thread = threading.current_thread().name
+        answers = await llm.agenerate(
+            [_req("r1"), _req("r2")],
+            on_result=lambda i, r: seen.append((threading.current_thread().name, r.parsed["echo"])),
+        )
+        await asyncio.sleep(0)
+        return loop_thread, [a.parsed["echo"] for a in answers]
+
+    with _llm(fake_server) as llm:
+        thread, echoes = llm.run(work(llm))
+        with pytest.raises(RuntimeError, match="await the coroutine"):
+
+            async def nested():
+                llm.run(asyncio.sleep(0))
+
+            llm.run(nested())
+    assert thread == "emopillars-llm-loop" and echoes == ["r1", "r2"]
+    assert sorted(seen) == [("emopillars-llm-loop", "r1"), ("emopillars-llm-loop", "r2")]
+
+
+def test_fast_path_sends_what_httpx_sends_fake_server(fake_server, monkeypatch):
+    monkeypatch.setenv("EMOPILLARS_API_KEY", "sk-test-123")
+    for fast in (True, False):
+        with _llm(fake_server, fast_transport=fast) as llm:
+            [response] = llm.generate([_req(f"same-{fast}", temperature=0.5)])
+        assert response.ok and response.parsed["echo"] == f"same-{fast}"
+    fast_body, slow_body = fake_server.bodies[-2:]
+    fast_headers, slow_headers = fake_server.headers[-2:]
+    assert fast_body["messages"][-1]["content"] == "same-True" and slow_body["messages"][-1]["content"] == "same-False"
+    fast_body["messages"], slow_body["messages"] = [], []
+    assert fast_body == slow_body  # same JSON (orjson on the fast path, the same fields)
+    for name in ("Host", "Content-Type", "Authorization", "Accept", "User-Agent"):
+        assert fast_headers.get(name) == slow_headers.get(name), name
+    assert fast_headers["Authorization"] == "Bearer sk-test-123"

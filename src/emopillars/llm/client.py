@@ -18,8 +18,9 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Future
+from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
@@ -32,6 +33,7 @@ from emopillars.llm.types import ChatRequest, ChatResponse
 log = logging.getLogger(__name__)
 
 ResultCallback = Callable[[int, ChatResponse], None]
+T = TypeVar("T")
 RETRY_TEMPERATURE = 0.7  # a new seed changes nothing at temperature 0, so a retry samples a little
 
 
@@ -119,6 +121,34 @@ class LLM:
             return future.result()
         except KeyboardInterrupt:
             future.cancel()
+            raise
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on this LLM's event loop and wait for its result.
+
+        Inside it, :meth:`agenerate` awaits the backend directly (no thread hop) and the coroutine's own
+        work interleaves with the requests in flight: the synthesis runner parses answers and prepares
+        the next batch there. Ctrl-C cancels the coroutine and returns once it has finished unwinding,
+        so whatever it was writing is not left half-done behind the caller's back.
+        """
+        runner = self._loop()
+        if threading.current_thread() is runner.thread:
+            coro.close()
+            raise RuntimeError("LLM.run called from inside the LLM's loop; await the coroutine instead")
+        finished = threading.Event()
+
+        async def guarded() -> T:
+            try:
+                return await coro
+            finally:
+                finished.set()
+
+        future = runner.submit(guarded())
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            future.cancel()
+            finished.wait(timeout=30)
             raise
 
     async def agenerate(

@@ -53,13 +53,30 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme != "http":
             raise httpx.UnsupportedProtocol(f"FastHTTPTransport serves http:// only, not {request.url.scheme}://")
-        timeouts = request.extensions.get("timeout", {})
+        payload = _serialize(request, await request.aread())
+        try:
+            status, headers, body = await self.send_raw(_origin(request), payload, request.extensions.get("timeout"))
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+    async def send_raw(
+        self, origin: tuple[str, int], payload: bytes, timeouts: dict | None = None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Send one serialized request to ``origin`` (host, port); (status, headers, body) of the answer.
+
+        The hot path of :class:`~emopillars.llm.backends.openai_compat.OpenAICompatBackend` calls this
+        directly with bytes it prepared once, skipping httpx's client layers (auth, redirects, cookies,
+        request and response objects), which cost more than the exchange itself against a fast server.
+        Faults raise httpx's exceptions, as :meth:`handle_async_request` does.
+        """
+        timeouts = timeouts or {}
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_connections)
-        payload = _serialize(request, await request.aread())
         async with self._slots:
             for attempt in range(2):
-                conn, reused = await self._acquire(request, timeouts.get("connect"))
+                conn, reused = await self._acquire(origin, timeouts.get("connect"))
                 try:
                     status, headers, body, keep = await asyncio.wait_for(
                         self._exchange(conn, payload, reused), timeouts.get("read")
@@ -68,42 +85,42 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
                     conn.close()
                     if attempt == 0:
                         continue
-                    raise httpx.RemoteProtocolError("connection closed unanswered", request=request) from None
+                    raise httpx.RemoteProtocolError("connection closed unanswered") from None
                 except TimeoutError as exc:
                     conn.close()
-                    raise httpx.ReadTimeout("timed out waiting for the answer", request=request) from exc
+                    raise httpx.ReadTimeout("timed out waiting for the answer") from exc
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, OSError) as exc:
                     conn.close()
-                    raise httpx.RemoteProtocolError(f"connection broke: {exc!r}", request=request) from exc
+                    raise httpx.RemoteProtocolError(f"connection broke: {exc!r}") from exc
                 except ValueError as exc:
                     conn.close()
-                    raise httpx.RemoteProtocolError(f"malformed HTTP answer: {exc}", request=request) from exc
+                    raise httpx.RemoteProtocolError(f"malformed HTTP answer: {exc}") from exc
                 except BaseException:  # cancelled: the connection is mid-exchange, never reuse it
                     conn.close()
                     raise
                 if keep:
-                    self._idle.setdefault(_origin(request), []).append(conn)
+                    self._idle.setdefault(origin, []).append(conn)
                 else:
                     conn.close()
-                return httpx.Response(status, headers=headers, content=body, request=request)
+                return status, headers, body
         raise AssertionError("unreachable")
 
-    async def _acquire(self, request: httpx.Request, connect_timeout: float | None) -> tuple[_Connection, bool]:
-        idle = self._idle.get(_origin(request))
+    async def _acquire(self, origin: tuple[str, int], connect_timeout: float | None) -> tuple[_Connection, bool]:
+        idle = self._idle.get(origin)
         while idle:
             conn = idle.pop()
             if conn.usable():
                 return conn, True
             conn.close()
-        host, port = _origin(request)
+        host, port = origin
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(host, port, limit=_MAX_HEADER), connect_timeout
             )
         except TimeoutError as exc:
-            raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out", request=request) from exc
+            raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
         except OSError as exc:
-            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}", request=request) from exc
+            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
         return _Connection(reader, writer), False
 
     @staticmethod

@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 import httpx
+import orjson
 
 from emopillars.llm.backends.base import Backend, BackendError, BackendUnavailable, Completion
 from emopillars.llm.backends.fast_http import FastHTTPTransport
@@ -128,6 +129,8 @@ class OpenAICompatBackend(Backend):
             self._chat_url = httpx.URL(f"{self.base_url}/chat/completions")
             self._chat_headers = httpx.Headers({**headers, "Accept": "application/json", "User-Agent": "emopillars"})
             self._timeout_ext = self.timeout.as_dict()
+            transport = kwargs.get("transport")
+            self._fast = _FastChat(transport, self._chat_url, self._chat_headers) if transport else None
         return self._client
 
     async def _probe(self) -> None:
@@ -229,17 +232,20 @@ class OpenAICompatBackend(Backend):
             await self._probe()
         body = self.payload(request)
         client = self._http()
-        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        content = orjson.dumps(body)
         last_error = "no attempt made"
         attempts = self.http_retries + 1
         for attempt in range(attempts):
             retry_after: float | None = None
             try:
-                request = httpx.Request(
-                    "POST", self._chat_url, content=content, headers=self._chat_headers,
-                    extensions={"timeout": self._timeout_ext},
-                )  # fmt: skip
-                response = await client.send(request)
+                if self._fast is not None:
+                    response = await self._fast.post(content, self._timeout_ext)
+                else:
+                    request = httpx.Request(
+                        "POST", self._chat_url, content=content, headers=self._chat_headers,
+                        extensions={"timeout": self._timeout_ext},
+                    )  # fmt: skip
+                    response = await client.send(request)
             except httpx.TimeoutException as exc:
                 last_error = f"timeout after {self.timeout.read}s ({type(exc).__name__})"
             except httpx.TransportError as exc:
@@ -284,6 +290,43 @@ class OpenAICompatBackend(Backend):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+class _RawResponse:
+    """What the hot path needs of an answer: status, headers, body (the fields of ``httpx.Response`` it uses)."""
+
+    __slots__ = ("status_code", "headers", "content")
+
+    def __init__(self, status_code: int, headers: list[tuple[str, str]], content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = httpx.Headers(headers) if status_code != 200 else {}
+        self.content = content
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+class _FastChat:
+    """POST /chat/completions straight through :class:`FastHTTPTransport`: the request head is serialized
+    once, each call adds only Content-Length and the body."""
+
+    def __init__(self, transport: FastHTTPTransport, url: httpx.URL, headers: httpx.Headers) -> None:
+        self.transport = transport
+        self.origin = (url.host, url.port or 80)
+        host = url.host if url.port is None else f"{url.host}:{url.port}"
+        lines = [b"POST " + url.raw_path + b" HTTP/1.1", b"Host: " + host.encode("ascii")]
+        lines += [name + b": " + value for name, value in headers.raw if name.lower() != b"content-length"]
+        lines += [b"Accept-Encoding: identity", b"Connection: keep-alive"]
+        self.head = b"\r\n".join(lines) + b"\r\nContent-Length: "
+
+    async def post(self, body: bytes, timeouts: dict) -> _RawResponse:
+        payload = b"".join((self.head, str(len(body)).encode("ascii"), b"\r\n\r\n", body))
+        status, headers, content = await self.transport.send_raw(self.origin, payload, timeouts)
+        return _RawResponse(status, headers, content)
 
 
 def _proxy_configured() -> bool:
