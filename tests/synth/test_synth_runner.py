@@ -203,3 +203,43 @@ def test_an_fsync_error_surfaces_on_the_next_append(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="Input/output"):
         writer.append([runner.Entry("r1")])
     writer.close()
+
+
+def test_pipelined_runner_on_the_llm_loop_matches_a_generate_only_llm_stub_server(tmp_path, step, monkeypatch):
+    """Through the real LLM layer the runner works on the client's event loop and parses each answer as it
+    lands; any object with only ``generate`` gets the same results from the same checkpoints."""
+    import threading
+
+    from emopillars.llm import load_llm
+    from emopillars.synth.stub_server import start_stub_server
+
+    parsed_on: set[str] = set()
+    parse = step.parse
+
+    def spy(response, row):
+        parsed_on.add(threading.current_thread().name)
+        return parse(response, row)
+
+    monkeypatch.setattr(step, "parse", spy)
+    server = start_stub_server(delay=0.002)
+    try:
+        with load_llm(f"openai:{server.url}#stub", cache=False, concurrency=4) as llm:
+            pipelined = run_step(step, _rows(11), llm, tmp_path / "a.jsonl", batch_size=3, progress=False)
+            loop_threads = set(parsed_on)
+            parsed_on.clear()
+
+            class GenerateOnly:
+                model_id = llm.model_id
+
+                def generate(self, requests):
+                    return llm.generate(requests)
+
+            plain = run_step(step, _rows(11), GenerateOnly(), tmp_path / "b.jsonl", batch_size=3, progress=False)
+    finally:
+        server.shutdown()
+    assert loop_threads == {"emopillars-llm-loop"} and parsed_on == {"MainThread"}
+    assert [e.id for e in pipelined.entries] == [f"r{i}" for i in range(11)] == [e.id for e in plain.entries]
+    assert pipelined.outputs() == plain.outputs() and len(pipelined.outputs()) == 11
+    assert pipelined.stats.llm_s > 0 and pipelined.stats.done_now == 11
+    lines = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert [line["id"] for line in lines] == [f"r{i}" for i in range(11)]  # batch order kept on disk

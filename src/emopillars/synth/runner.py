@@ -3,12 +3,16 @@
 For one step and its input rows (each with a unique ``id``):
 
 1. load the step's checkpoint ``DIR/steps/<step>.jsonl`` and skip the rows already in it;
-2. send the remaining rows to ``llm.generate`` in batches (the LLM layer runs a batch concurrently);
+2. send the remaining rows to the LLM in batches (the LLM layer runs a batch concurrently), parsing
+   each answer as it lands;
 3. after each batch, append one line per finished input row -- its outputs, or a drop record with
-   the reason -- and flush, so a kill loses at most the batch in flight (the fsync against a machine
-   crash runs on a helper thread, at most once a second and at the step's end, see
-   :class:`CheckpointWriter`);
+   the reason -- and flush, so a kill loses at most the batch in flight and the one being written
+   (the fsync against a machine crash runs on a helper thread, at most once a second and at the
+   step's end, see :class:`CheckpointWriter`);
 4. show a progress bar (rows done / total, rate, ETA, outputs, drops).
+
+The loop is pipelined on the LLM's own event loop (:func:`_one_pass`): while batch k is with the
+LLM, batch k-1 is written and batch k+1's requests are built, so the LLM hardly waits for the runner.
 
 Checkpoint lines are self-contained JSON objects (:class:`Entry`). A kill can tear only the last
 line; loading truncates it and the row is simply redone. Ctrl-C stops after the finished batches are
@@ -19,8 +23,8 @@ stops with :class:`SynthesisError` (the backend is down) instead of writing a fi
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-import json
 import logging
 import os
 import re
@@ -32,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tqdm.auto import tqdm
 
 from emopillars.llm.types import ChatResponse
@@ -106,7 +111,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Entry]:
         raw, line_no = data[pos:newline], line_no + 1
         if raw.strip():
             try:
-                entry = Entry(**json.loads(raw))
+                entry = Entry(**orjson.loads(raw))
             except (ValueError, TypeError) as exc:
                 if data[newline + 1 :].strip():
                     raise CheckpointError(
@@ -178,7 +183,7 @@ class CheckpointWriter:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close() or _sync())
+        self._handle = open(path, "ab")  # noqa: SIM115 (closed in close() or _sync())
         self._lock = threading.Lock()
         self._dirty = False
         self._closing = False
@@ -191,11 +196,17 @@ class CheckpointWriter:
     def append(self, entries: list[Entry]) -> None:
         if not entries:
             return
+        self.write(b"".join([_encode_line(e) for e in entries]))
+
+    def write(self, lines: bytes) -> None:
+        """Append already encoded checkpoint lines (each ends with a newline)."""
+        if not lines:
+            return
         self._raise_error()
         if self._earlier is not None:
             self._earlier.result()
             self._earlier = None
-        self._handle.write("".join([_encode_line(e) for e in entries]))
+        self._handle.write(lines)
         self._handle.flush()
         with self._lock:
             self._dirty = True
@@ -249,11 +260,9 @@ class CheckpointWriter:
         self.close()
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(..., ensure_ascii=False) builds one per call
-
-
-def _encode_line(entry: Entry) -> str:
-    return _ENCODER.encode(entry.to_dict()) + "\n"
+def _encode_line(entry: Entry) -> bytes:
+    """One checkpoint line: UTF-8 JSON (orjson: a fifth of the stdlib encoder's time) and a newline."""
+    return orjson.dumps(entry.to_dict(), option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
 
 
 def is_transient(response: ChatResponse) -> bool:
@@ -321,7 +330,7 @@ def run_step(
         for _ in range(max_passes):
             if not pending:
                 break
-            pending = _one_pass(step, pending, llm, writer, batch_size, done, stats, bar, counts)
+            pending = _drive(llm, _one_pass(step, pending, llm, writer, batch_size, done, stats, bar, counts))
     except KeyboardInterrupt:
         stats.interrupted = True
         logger.warning(
@@ -344,53 +353,132 @@ def run_step(
     return StepRun([done[i] for i in ids], stats)
 
 
-def _generate(llm, requests: list, bar) -> list[ChatResponse]:
-    """``llm.generate``, ticking the progress bar per answer when the LLM layer reports them (``on_result``)."""
+class _Batch:
+    """One batch sent to the LLM. Each answer is parsed and encoded as a checkpoint line the moment it
+    lands, while the batch's other requests are still with the server."""
+
+    def __init__(self, step: Step, rows: list[dict], bar) -> None:
+        self.step, self.rows, self.bar = step, rows, bar
+        self.entries: list[Entry | None] = [None] * len(rows)
+        self.lines: list[bytes | None] = [None] * len(rows)
+        self.transient: dict[int, ChatResponse] = {}
+
+    def land(self, index: int, response: ChatResponse) -> None:
+        if self.entries[index] is None and index not in self.transient:
+            if is_transient(response):
+                self.transient[index] = response
+            else:
+                entry = _entry(self.step, self.rows[index], response)
+                self.lines[index] = _encode_line(entry)
+                self.entries[index] = entry
+        self.bar.update(1)
+
+    def finish(self, responses: list[ChatResponse]) -> None:
+        """Parse the answers the LLM did not hand over one by one (an LLM object without ``on_result``)."""
+        for index, response in enumerate(responses):
+            if self.entries[index] is None and index not in self.transient:
+                self.land(index, response)
+
+
+def _entry(step: Step, row: dict, response: ChatResponse) -> Entry:
+    try:
+        parsed = step.parse(response, row)
+    except Exception as exc:  # a parser bug must cost one row, not the run
+        logger.exception("step %s: parsing the answer for %s failed", step.name, row["id"])
+        parsed = Parsed.dropped("parser_error", error=f"{type(exc).__name__}: {exc}")
+    return Entry.from_parsed(str(row["id"]), parsed, response)
+
+
+def _drive(llm, coro):
+    """Run a pass coroutine: on the LLM's own event loop when it has one (``LLM.run``), else on a new one
+    (any object with ``generate(requests)`` works as the LLM; its calls then run on a helper thread)."""
+    if hasattr(llm, "run") and hasattr(llm, "agenerate"):
+        return llm.run(coro)
+    return asyncio.run(coro)
+
+
+async def _send(llm, requests: list, on_result) -> list[ChatResponse]:
+    if hasattr(llm, "agenerate"):
+        return await llm.agenerate(requests, on_result=on_result)
+    return await asyncio.to_thread(_generate, llm, requests, on_result)
+
+
+def _generate(llm, requests: list, on_result) -> list[ChatResponse]:
+    """``llm.generate``, with ``on_result`` when the object takes one."""
     try:
         accepts = "on_result" in inspect.signature(llm.generate).parameters
     except (TypeError, ValueError):
         accepts = False
     if not accepts:
         return llm.generate(requests)
-    return llm.generate(requests, on_result=lambda index, response: bar.update(1))
+    return llm.generate(requests, on_result=on_result)
 
 
-def _one_pass(step, pending, llm, writer, batch_size, done, stats, bar, counts) -> list[dict]:
-    """Process ``pending`` in batches; return the rows that failed transiently."""
+_SLICE = 16  # rows of runner work between two looks at the answers coming in
+
+
+async def _one_pass(step, pending, llm, writer, batch_size, done, stats, bar, counts) -> list[dict]:
+    """Process ``pending`` in batches; return the rows that failed transiently.
+
+    Pipelined on the LLM's event loop, one batch in flight at a time: each answer is parsed as it lands;
+    while batch k is with the LLM the runner writes batch k-1 to the checkpoint and builds batch k+1's
+    requests, in slices between which the loop handles the answers arriving. The LLM waits for the
+    runner only for the moment it takes to hand over the next batch, and no second thread competes
+    with the LLM client for the interpreter.
+    """
+    chunks = [pending[begin : begin + batch_size] for begin in range(0, len(pending), batch_size)]
     failed: list[dict] = []
-    for begin in range(0, len(pending), batch_size):
-        batch = pending[begin : begin + batch_size]
-        requests = step.build_requests(batch)
-        t0 = time.perf_counter()
-        responses = _generate(llm, requests, bar)
-        stats.llm_s += time.perf_counter() - t0
-        finished: list[Entry] = []
-        batch_failed: list[tuple[dict, ChatResponse]] = []
-        for row, response in zip(batch, responses, strict=True):
-            if is_transient(response):
-                batch_failed.append((row, response))
-                continue
-            try:
-                parsed = step.parse(response, row)
-            except Exception as exc:  # a parser bug must cost one row, not the run
-                logger.exception("step %s: parsing the answer for %s failed", step.name, row["id"])
-                parsed = Parsed.dropped("parser_error", error=f"{type(exc).__name__}: {exc}")
-            entry = Entry.from_parsed(str(row["id"]), parsed, response)
-            finished.append(entry)
-        writer.append(finished)
-        for entry in finished:
-            done[entry.id] = entry
-            counts["outputs"] += len(entry.outputs)
-            counts["dropped"] += bool(entry.drop)
-        stats.done_now += len(finished)
-        stats.transient_failures += len(batch_failed)
-        failed.extend(row for row, _ in batch_failed)
-        bar.n = stats.resumed + stats.done_now  # the per-answer ticks counted this batch already
-        bar.refresh()
-        bar.set_postfix(out=counts["outputs"], dropped=counts["dropped"], refresh=False)
-        if batch_failed and not finished:
-            raise SynthesisError(
-                f"step {step.name}: the LLM backend failed on a whole batch ({batch_failed[0][1].error}); "
-                "finished rows are saved in the step checkpoint; rerun the same command to resume"
-            )
+    task: asyncio.Future | None = None
+    try:
+        requests = await _build(step, chunks[0]) if chunks else []
+        landed: _Batch | None = None
+        for k, rows in enumerate(chunks):
+            batch = _Batch(step, rows, bar)
+            sent = time.perf_counter()
+            task = asyncio.ensure_future(_send(llm, requests, batch.land))
+            await asyncio.sleep(0)  # the requests leave before the runner's own work starts
+            if landed is not None:
+                _record(step, landed, writer, done, stats, bar, counts, failed)
+            requests = await _build(step, chunks[k + 1]) if k + 1 < len(chunks) else []
+            responses = await task
+            stats.llm_s += time.perf_counter() - sent
+            task = None
+            batch.finish(responses)
+            landed = batch
+        if landed is not None:
+            _record(step, landed, writer, done, stats, bar, counts, failed)
+    finally:
+        if task is not None:  # stopped with a batch in flight (Ctrl-C, dead backend): its rows are redone
+            task.cancel()
     return failed
+
+
+async def _build(step: Step, rows: list[dict]) -> list:
+    """``step.build_requests`` in slices, letting the event loop handle landed answers in between."""
+    requests: list = []
+    for begin in range(0, len(rows), _SLICE):
+        requests += step.build_requests(rows[begin : begin + _SLICE])
+        await asyncio.sleep(0)
+    return requests
+
+
+def _record(step, batch: _Batch, writer, done, stats, bar, counts, failed) -> None:
+    """Append one batch's parsed answers to the checkpoint and count; transient failures go to ``failed``."""
+    finished = [entry for entry in batch.entries if entry is not None]
+    writer.write(b"".join([line for line in batch.lines if line is not None]))
+    for entry in finished:
+        done[entry.id] = entry
+        counts["outputs"] += len(entry.outputs)
+        counts["dropped"] += bool(entry.drop)
+    stats.done_now += len(finished)
+    stats.transient_failures += len(batch.transient)
+    failed.extend(batch.rows[index] for index in sorted(batch.transient))
+    bar.n = stats.resumed + stats.done_now  # the per-answer ticks counted this batch already
+    bar.refresh()
+    bar.set_postfix(out=counts["outputs"], dropped=counts["dropped"], refresh=False)
+    if batch.transient and not finished:
+        first = batch.transient[min(batch.transient)]
+        raise SynthesisError(
+            f"step {step.name}: the LLM backend failed on a whole batch ({first.error}); "
+            "finished rows are saved in the step checkpoint; rerun the same command to resume"
+        )
