@@ -225,7 +225,7 @@ def write_section(rows: list[list[str]], command: str, machine_line: str, notes:
     body = "\n".join([
         SECTION, "",
         f"Date: {dt.date.today().isoformat()}. Command: `{command}`.", f"Machine: {machine_line}.", "",
-        markdown_table(rows), "", *[f"- {n}" for n in notes], "",
+        markdown_table(rows), "", *[f"- {n}" for n in notes], "", "",
     ])  # fmt: skip
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: body, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body
