@@ -96,7 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away (stopped run, timeout): fine
+            self.close_connection = True
 
     def do_GET(self) -> None:  # noqa: N802 (http.server API)
         if self.path.rstrip("/").endswith("/models"):
