@@ -85,7 +85,8 @@ def real_run(plots: int, out: Path, llm: str | None) -> dict:
 
 
 class _Recorder:
-    """Passes every call to the LLM and keeps each batch of requests, to replay them without the runner."""
+    """Passes every call to the LLM (the runner uses ``agenerate`` on the LLM's loop) and keeps each batch of
+    requests, to replay them without the runner."""
 
     def __init__(self, llm) -> None:
         self.llm, self.batches = llm, []
@@ -93,10 +94,6 @@ class _Recorder:
     async def agenerate(self, requests, **kw):
         self.batches.append(list(requests))
         return await self.llm.agenerate(self.batches[-1], **kw)
-
-    def generate(self, requests, **kw):
-        self.batches.append(list(requests))
-        return self.llm.generate(self.batches[-1], **kw)
 
     def __getattr__(self, name):
         return getattr(self.llm, name)

@@ -100,52 +100,27 @@ def test_resume_continues_after_the_last_finished_epoch(goemotions, minilm_path,
     assert (tmp_path / "thresholds.json").is_file()
 
 
+def _train_cli(train_path, dev_path, out, model, *options: str) -> int:
+    return main(["train", "--train", str(train_path), "--dev", str(dev_path), "--out", str(out), "--model", model,
+                 *options])  # fmt: skip
+
+
+def _evaluate_cli(model_dir, data, report, limit: int) -> int:
+    return main(["evaluate", "--model", str(model_dir), "--data", str(data), "--report", str(report),
+                 "--limit", str(limit)])  # fmt: skip
+
+
 def test_cli_train_evaluate_predict(data_dir, minilm_path, tmp_path, capsys):
     root = data_dir / "goemotions"
     out, report = tmp_path / "model", tmp_path / "report"
-    code = main(
-        [
-            "train",
-            "--train",
-            str(root / "train.tsv"),
-            "--dev",
-            str(root / "dev.tsv"),
-            "--out",
-            str(out),
-            "--model",
-            minilm_path,
-            "--limit",
-            "96",
-            "--epochs",
-            "1",
-            "--max-length",
-            "32",
-            "--no-progress",
-            "--threshold-policy",
-            "global",
-        ]
-    )
+    code = _train_cli(root / "train.tsv", root / "dev.tsv", out, minilm_path, "--limit", "96", "--epochs", "1",
+                      "--max-length", "32", "--no-progress", "--threshold-policy", "global")  # fmt: skip
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["policy"] == "global" and summary["dev_macro_f1"] is not None
     assert json.loads((out / "training_config.json").read_text())["limit"] == 96
 
-    assert (
-        main(
-            [
-                "evaluate",
-                "--model",
-                str(out),
-                "--data",
-                str(root / "test.tsv"),
-                "--report",
-                str(report),
-                "--limit",
-                "64",
-            ]
-        )
-        == 0
-    )
+    assert _evaluate_cli(out, root / "test.tsv", report, 64) == 0
     metrics = json.loads((report / "metrics.json").read_text())
     assert {"macro_f1", "micro_f1", "per_class"} <= set(metrics) and metrics["n_examples"] == 64
     assert (report / "report.md").is_file() and (report / "per_class_f1.png").is_file()
@@ -170,49 +145,13 @@ def test_context_aware_single_label_emocontext(data_dir, minilm_path, tmp_path, 
     """Context-aware pairs (turns 1-2 as context), a 4-class single-label set, EmoContext's official metric."""
     root = data_dir / "emocontext"
     out, report = tmp_path / "model", tmp_path / "report"
-    code = main(
-        [
-            "train",
-            "--train",
-            str(root / "train.txt"),
-            "--dev",
-            str(root / "dev.txt"),
-            "--out",
-            str(out),
-            "--model",
-            minilm_path,
-            "--limit",
-            "96",
-            "--dev-limit",
-            "48",
-            "--epochs",
-            "1",
-            "--context-aware",
-            "--max-length",
-            "48",
-            "--no-progress",
-        ]
-    )
+    code = _train_cli(root / "train.txt", root / "dev.txt", out, minilm_path, "--limit", "96", "--dev-limit", "48",
+                      "--epochs", "1", "--context-aware", "--max-length", "48", "--no-progress")  # fmt: skip
     assert code == 0
     assert json.loads(capsys.readouterr().out)["policy"] == "argmax"
     saved = TrainConfig.load(out)
     assert saved.context_aware and saved.label_names == ["happy", "sad", "angry", "others"]
-    assert (
-        main(
-            [
-                "evaluate",
-                "--model",
-                str(out),
-                "--data",
-                str(root / "dev.txt"),
-                "--report",
-                str(report),
-                "--limit",
-                "48",
-            ]
-        )
-        == 0
-    )
+    assert _evaluate_cli(out, root / "dev.txt", report, 48) == 0
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["decision"] == "argmax" and metrics["context_aware"] is True
     assert 0.0 <= metrics["emocontext_micro_f1"] <= 1.0 and "accuracy" in metrics

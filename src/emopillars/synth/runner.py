@@ -130,12 +130,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Entry]:
     return entries
 
 
-def append_entries(path: Path, entries: list[Entry]) -> None:
-    """Append and make durable: one JSON line per entry, then flush + fsync."""
-    with CheckpointWriter(path) as writer:
-        writer.append(entries)
-
-
 SYNC_INTERVAL_S = 1.0  # a step's checkpoint is fsynced at most this often while it runs, and at its end
 
 _SYNC_POOL: ThreadPoolExecutor | None = None
@@ -438,7 +432,7 @@ async def _one_pass(step, pending, llm, writer, batch_size, done, stats, bar, co
             task = asyncio.ensure_future(_send(llm, requests, batch.land))
             await asyncio.sleep(0)  # the requests leave before the runner's own work starts
             if landed is not None:
-                _record(step, landed, writer, done, stats, bar, counts, failed)
+                _record(landed, writer, done, stats, counts, failed)
             requests = await _build(step, chunks[k + 1]) if k + 1 < len(chunks) else []
             responses = await task
             stats.llm_s += time.perf_counter() - sent
@@ -446,7 +440,7 @@ async def _one_pass(step, pending, llm, writer, batch_size, done, stats, bar, co
             batch.finish(responses)
             landed = batch
         if landed is not None:
-            _record(step, landed, writer, done, stats, bar, counts, failed)
+            _record(landed, writer, done, stats, counts, failed)
     finally:
         if task is not None:  # stopped with a batch in flight (Ctrl-C, dead backend): its rows are redone
             task.cancel()
@@ -462,8 +456,9 @@ async def _build(step: Step, rows: list[dict]) -> list:
     return requests
 
 
-def _record(step, batch: _Batch, writer, done, stats, bar, counts, failed) -> None:
+def _record(batch: _Batch, writer, done, stats, counts, failed) -> None:
     """Append one batch's parsed answers to the checkpoint and count; transient failures go to ``failed``."""
+    bar = batch.bar
     finished = [entry for entry in batch.entries if entry is not None]
     writer.write(b"".join([line for line in batch.lines if line is not None]))
     for entry in finished:
@@ -479,6 +474,6 @@ def _record(step, batch: _Batch, writer, done, stats, bar, counts, failed) -> No
     if batch.transient and not finished:
         first = batch.transient[min(batch.transient)]
         raise SynthesisError(
-            f"step {step.name}: the LLM backend failed on a whole batch ({first.error}); "
+            f"step {batch.step.name}: the LLM backend failed on a whole batch ({first.error}); "
             "finished rows are saved in the step checkpoint; rerun the same command to resume"
         )
