@@ -51,9 +51,30 @@ class ChatRequest:
         return cls(tuple(messages), params or SamplingParams(), schema, tag)
 
 
+class ErrorKind:
+    """Why a request failed; set in :attr:`ChatResponse.error_kind` whenever ``error`` is set.
+
+    - ``ANSWER``: the call went through but the teacher's answer is unusable for this item (unparseable
+      or schema-invalid after the retries, cut at ``max_tokens``, empty): a property of the item, which a
+      caller may record as final.
+    - ``TRANSIENT``: the call itself failed for a reason that may pass (timeout, connection refused or
+      reset, 429, 5xx): never the item's fault; never record it as final; retry later.
+    - ``FATAL``: the call failed for a reason no retry fixes until a person acts (401/403 bad or revoked
+      key, 404 unknown model, an invalid request setting): never the item's fault; stop the run.
+    """
+
+    ANSWER = "answer"
+    TRANSIENT = "transient"
+    FATAL = "fatal"
+    ALL = (ANSWER, TRANSIENT, FATAL)
+
+
 @dataclass
 class ChatResponse:
-    """The outcome of one request. ``error`` is set instead of raising: one bad item never fails a batch."""
+    """The outcome of one request. ``error`` is set instead of raising: one bad item never fails a batch.
+
+    ``error_kind`` (see :class:`ErrorKind`) says whose fault an error is: the answer's or the call's.
+    """
 
     text: str = ""
     parsed: Any = None
@@ -66,7 +87,13 @@ class ChatResponse:
     retries: int = 0
     repairs: int = 0
     tag: str | None = None
+    error_kind: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def call_failed(self) -> bool:
+        """The call failed (transient or fatal), as opposed to a bad answer: never a final result for the item."""
+        return self.error_kind in (ErrorKind.TRANSIENT, ErrorKind.FATAL)
