@@ -60,7 +60,9 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp("ranks")
-    mp.start_processes(_worker, args=(str(out / "rendezvous"), str(out)), nprocs=WORLD, join=True, start_method="spawn")
+    mp.start_processes(
+        _worker, args=(str(out / "rendezvous"), str(out)), nprocs=WORLD, join=True, start_method="spawn"
+    )
     return [np.load(out / f"rank{rank}.npz") for rank in range(WORLD)]
 
 

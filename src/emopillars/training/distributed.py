@@ -15,6 +15,8 @@ environment (``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``, ``MASTER_ADDR``/``PORT``)
 - **metrics of the whole dev set.** Each rank scores every N-th dev example; :meth:`Dist.gather_rows`
   puts the scores back together in order on every rank, so thresholds and metrics are those of the
   whole dev set, the same on every rank.
+- **ranks in step.** After each epoch the ranks compare a checksum of their weights
+  (:meth:`Dist.check_in_step`) and stop if they differ (a rank that resumed differently).
 - **one writer.** Only rank 0 (:attr:`Dist.is_main`) writes the model, thresholds, reports and
   checkpoints; :meth:`Dist.barrier` keeps the others from reading before it has written. A resumed run
   loads the checkpoint on every rank.
@@ -129,6 +131,18 @@ class Dist:
         torch_dist.all_reduce(tensor)
         return float(tensor.item())
 
+    def check_in_step(self, model: torch.nn.Module, what: str) -> None:
+        """Raise when the ranks' weights differ: DDP keeps them bit-identical as long as every rank started from
+        the same weights and optimizer state, so a difference means a rank that did not resume (or load) alike."""
+        if not self.enabled:
+            return
+        with torch.no_grad():
+            total = sum(float(p.double().sum()) + 1e-3 * float(p.double().abs().sum()) for p in model.parameters())
+        sums: list = [None] * self.world
+        torch_dist.all_gather_object(sums, total)
+        if len(set(sums)) > 1:
+            raise RuntimeError(f"the {self.world} processes' weights differ after {what} ({sums}): a rank diverged")
+
     def barrier(self) -> None:
         if self.enabled:
             if self.device.type == "cuda":
@@ -167,4 +181,6 @@ def setup(backend: str | None = None) -> Dist:
         )
     if rank == 0:
         log.info("data-parallel training: %d processes (%s), device %s", world, torch_dist.get_backend(), device)
+    else:  # one log for the run: rank 0's (the others log warnings and errors only)
+        logging.getLogger("emopillars").setLevel(logging.WARNING)
     return Dist(rank, world, local_rank, local_world, device, owns)

@@ -297,6 +297,7 @@ def train(
         state.epochs_done = epoch + 1
         state.history.append(record)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
+        dist.check_in_step(model, f"epoch {epoch + 1}")
         if dist.is_main:
             _save_checkpoint(checkpoint, model, tokenizer, optimizer, scheduler, state, config, amp)
         dist.barrier()  # the other ranks go on (or read the saved model) only once rank 0 has written it
