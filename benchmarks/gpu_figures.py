@@ -296,7 +296,7 @@ def train_path(smoke: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         encoder = small_encoder(root / "encoder", smoke)
-        train_rows, dev_rows = (64, 32) if smoke else (4096, 512)
+        train_rows, dev_rows = (32, 16) if smoke else (4096, 512)
         train = labelled_rows(root / "train.tsv", train_rows, 1)
         dev = labelled_rows(root / "dev.tsv", dev_rows, 2)
         variants = {
@@ -312,7 +312,8 @@ def train_path(smoke: bool) -> dict:
             out = root / name.split()[0]
             args = [
                 "train", "--train", str(train), "--dev", str(dev), "--out", str(out), "--model", str(encoder),
-                "--epochs", "1", "--batch-size", "16" if smoke else "64", "--max-length", "64", "--no-progress",
+                "--epochs", "1", "--batch-size", "16" if smoke else "64", "--max-length", "32" if smoke else "64",
+                "--no-progress",
                 *extra,
             ]  # fmt: skip
             start = time.perf_counter()
