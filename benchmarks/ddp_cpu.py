@@ -55,6 +55,10 @@ def train(args: list[str], processes: int) -> tuple[dict, float]:
     return json.loads(Path(args[args.index("--out") + 1], "train_summary.json").read_text()), wall
 
 
+def row(name: str, summary: dict, wall: float) -> str:
+    return f"| {name} | {summary['train_examples_per_s']:.1f} | {wall:.0f} s | {summary['dev_macro_f1']:.4f} |"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=512, help="GoEmotions training rows")
@@ -91,12 +95,13 @@ def main(argv: list[str] | None = None) -> int:
 - command: `{command}` (`nice -n 10`)
 - machine: {cpu_model()}, {os.cpu_count()} cores shared with other engineers' jobs; load average {load_start:.1f} at
   the start, {load_end:.1f} at the end; Python {platform.python_version()}, torch (CPU, gloo)
-- run: MiniLM-L6, {args.rows} GoEmotions training rows, {args.dev_rows} dev rows, 1 epoch, global batch 32, max length 64
+- run: MiniLM-L6, {args.rows} GoEmotions training rows, {args.dev_rows} dev rows, 1 epoch, global batch 32,
+  max length 64
 
 | run | train examples/s | wall (with start-up, dev scoring) | dev macro-F1 |
 | --- | ---: | ---: | ---: |
-| 1 process, {os.cpu_count()} threads | {one["train_examples_per_s"]:.1f} | {one_wall:.0f} s | {one["dev_macro_f1"]:.4f} |
-| torchrun, 2 processes x 1 thread (gloo) | {two["train_examples_per_s"]:.1f} | {two_wall:.0f} s | {two["dev_macro_f1"]:.4f} |
+{row(f"1 process, {os.cpu_count()} threads", one, one_wall)}
+{row("torchrun, 2 processes x 1 thread (gloo)", two, two_wall)}
 
 2 processes / 1 process: **x{ratio:.2f}** training throughput. Agreement: max |weight difference| of the last
 epoch's model {diff:.1e}; dev macro-F1 {two["dev_macro_f1"]:.4f} vs {one["dev_macro_f1"]:.4f} (dropout on, so
