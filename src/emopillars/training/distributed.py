@@ -27,6 +27,7 @@ Outside a launcher (``WORLD_SIZE`` unset or 1) everything here is a no-op and th
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import logging
@@ -151,11 +152,9 @@ class Dist:
                 torch_dist.barrier()
 
     def close(self) -> None:
-        """Leave the process group this module joined (a group the caller made is left to the caller)."""
-        if self.owns_group and torch_dist.is_initialized():
-            self.barrier()
-            torch_dist.destroy_process_group()
-            self.owns_group = False
+        """The end of a training run: every rank waits until rank 0 has written everything. The process group
+        stays for the process's next run (``adapt`` trains several models in one process) and is left at exit."""
+        self.barrier()
 
 
 def setup(backend: str | None = None) -> Dist:
@@ -173,6 +172,7 @@ def setup(backend: str | None = None) -> Dist:
     if not torch_dist.is_initialized():
         backend = backend or ("nccl" if cuda else "gloo")
         torch_dist.init_process_group(backend=backend, timeout=datetime.timedelta(minutes=TIMEOUT_MIN))
+        atexit.register(_leave_group)
         owns = True
     if torch_dist.get_world_size() != world or torch_dist.get_rank() != rank:
         raise RuntimeError(
@@ -184,3 +184,8 @@ def setup(backend: str | None = None) -> Dist:
     else:  # one log for the run: rank 0's (the others log warnings and errors only)
         logging.getLogger("emopillars").setLevel(logging.WARNING)
     return Dist(rank, world, local_rank, local_world, device, owns)
+
+
+def _leave_group() -> None:
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
