@@ -214,7 +214,7 @@ def train(
     tokenizer = load_tokenizer(source)
     model = build_model(source, labels, config, resuming=resuming).to(device)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        _checkpoint_activations(model)
     amp = Amp.choose(device, bf16, config.fp16)
     encoder = InputEncoder.for_model(tokenizer, model.config, config.max_length, config.context_aware)
     log.info(
@@ -338,6 +338,15 @@ def train(
         write_model_card(out, config, result, train_data, dev_data)
     dist.close()
     return result
+
+
+def _checkpoint_activations(model) -> None:
+    """Gradient (activation) checkpointing, non-reentrant so that it works under DDP (transformers 5 renamed it)."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
 
 def _score_dev(model, encoder, dev_encoded, config, bf16, dist) -> np.ndarray:
