@@ -337,15 +337,17 @@ class RayEngine:
             tuple(specs), cache=config.cache, concurrency=config.concurrency, max_retries=config.max_retries,
             timeout=config.timeout,
         )  # fmt: skip
-        alive, dead, problems = [], [], []
+        alive, dead, problems, models = [], [], [], set()
         for spec in specs:
             if parse_spec(spec).kind != "openai":
                 alive.append(spec)  # a local model is loaded by each worker; nothing to check here
+                models.add(create_backend(spec).model_id)  # lazy: reads no weights
                 continue
             try:
                 llm = base.open(spec) if len(specs) == 1 else ClientOptions((spec,), cache=False).open(spec)
                 try:
-                    llm.check()
+                    llm.check()  # also learns the served model's name when the spec gives none
+                    models.add(llm.model_id)
                 finally:
                     llm.close()
             except BackendError as exc:
@@ -356,7 +358,6 @@ class RayEngine:
             alive.append(spec)
         if not alive:
             raise SynthesisError("no endpoint of the teacher is available: " + "; ".join(problems))
-        models = {create_backend(spec).model_id for spec in alive}
         if len(models) > 1:
             raise SynthesisError(f"the endpoints serve different models ({', '.join(sorted(models))}); give one model")
         self.start()
