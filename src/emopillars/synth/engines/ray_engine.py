@@ -207,6 +207,14 @@ def call_batch(batch: dict[str, Any], *, step: Step, options: ClientOptions) -> 
     return out
 
 
+def quiet_ray_data(ray) -> None:
+    """No Ray Data progress bars or per-job INFO lines: the engine shows its own bar (rows, rate, ETA)."""
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+
 # -- the driver -----------------------------------------------------------------------------------
 @dataclass
 class RayMetrics:
@@ -294,6 +302,7 @@ class RayEngine:
         """Connect to ``address``, or start Ray's local mode; an already initialised Ray is used as it is."""
         ray = _import_ray()
         if ray.is_initialized():
+            quiet_ray_data(ray)
             return
         options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
         if self.address:
@@ -306,10 +315,7 @@ class RayEngine:
             where = f"the Ray cluster at {self.address}" if self.address else "Ray's local mode"
             raise SynthesisError(f"cannot start {where}: {exc}") from None
         self._started_ray = True
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False  # the engine shows its own bar (rows, rate, ETA)
-        context.print_on_execution_start = False
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        quiet_ray_data(ray)
 
     def shutdown(self) -> None:
         if self._started_ray:
