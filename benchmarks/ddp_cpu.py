@@ -106,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
 2 processes / 1 process: **x{ratio:.2f}** training throughput. Agreement: max |weight difference| of the last
 epoch's model {diff:.1e}; dev macro-F1 {two["dev_macro_f1"]:.4f} vs {one["dev_macro_f1"]:.4f} (dropout on, so
 the two runs also differ in their dropout masks). On one machine the two processes share the same cores that
-one process's threads use, so no speed-up is expected here: the figure shows what DDP costs (gradient
-all-reduce over gloo every step); the gain comes with one process per GPU or per node.
+one process's threads use, so little speed-up is expected here (a one-thread process runs without torch's
+intra-op synchronisation, the all-reduce over gloo costs a little per step, and the two runs ran one after the
+other under a load that moved between them): the gain comes with one process per GPU or per node.
 """
     print(text)
     if args.markdown:
