@@ -5,7 +5,7 @@ alone writes one model, thresholds and summary, its dev metrics (computed on the
 resumed run resumes on both ranks. Dropout is switched off in a copy of the encoder so that the only
 difference between the two runs is the order of floating-point sums (gradients all-reduced across ranks,
 1 vs 2 threads); the stated tolerance: every weight within 2e-3 and dev macro-F1 within 0.02 of the
-1-process run (measured: see docs/scale-out.md).
+1-process run (see docs/scale-out.md).
 """
 
 from __future__ import annotations
