@@ -84,9 +84,7 @@ def wants_context(record_id: str, seed: int, fraction: float) -> bool:
 class _Run:
     """State of one :func:`synthesize` call: steps, LLM, what the stages did (for the manifest)."""
 
-    def __init__(
-        self, config: SynthesisConfig, llm, rundir: RunDir, plots: list[corpus_io.Plot], engine=None
-    ) -> None:
+    def __init__(self, config: SynthesisConfig, llm, rundir: RunDir, plots: list[corpus_io.Plot], engine=None) -> None:
         self.config = config
         self.llm = llm
         self.engine = engine  # None: this process's runner; else an engine from emopillars.synth.engines
