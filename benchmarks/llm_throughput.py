@@ -118,13 +118,19 @@ def story_requests(n: int, max_tokens: int, salt: str) -> list[ChatRequest]:
 
 
 def measure(llm, requests) -> dict:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     responses = llm.generate(requests)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     errors = sum(not r.ok for r in responses)
     tokens = sum(r.completion_tokens for r in responses)
     return {"requests": len(requests), "errors": errors, "wall_s": wall, "req_s": len(requests) / wall,
-            "tok_s": tokens / wall, "tokens": tokens}  # fmt: skip
+            "tok_s": tokens / wall, "tokens": tokens, "cpu_us": cpu / len(requests) * 1e6}  # fmt: skip
+
+
+def cpu_note(m: dict, note: str = "") -> str:
+    """The client's CPU time per request (this process, all threads): what one free core would sustain."""
+    cpu = f"client CPU {m['cpu_us']:,.0f} µs/request (~{1e6 / m['cpu_us']:,.0f}/s per free core)"
+    return f"{note}; {cpu}" if note else cpu
 
 
 def row(name: str, concurrency, m: dict, note: str = "") -> list[str]:
@@ -145,15 +151,17 @@ def bench_stub(n: int) -> list[list[str]]:
                            server="generic", max_connections=concurrency)  # fmt: skip
             llm.generate(story_requests(200, 8, "warm"))  # open the pool
             plain = measure(llm, story_requests(n, 8, f"plain{concurrency}"))
-            rows.append(row("client vs zero-latency stub (plain)", concurrency, plain, "no cache"))
+            rows.append(row("client vs zero-latency stub (plain)", concurrency, plain, cpu_note(plain, "no cache")))
             base = story_requests(n, 8, f"json{concurrency}")
-            structured = [ChatRequest(r.messages, r.params, schema) for r in base]
-            rows.append(row("client vs stub (JSON schema + parse)", concurrency, measure(llm, structured), "no cache"))
+            structured = measure(llm, [ChatRequest(r.messages, r.params, schema) for r in base])
+            rows.append(row("client vs stub (JSON schema + parse)", concurrency, structured, cpu_note(structured)))
             llm.close()
         with_cache = load_llm(f"openai:http://127.0.0.1:{port}/v1#stub", cache_path=Path(f"/tmp/llm_bench_{port}.db"),
                               concurrency=64, server="generic")  # fmt: skip
-        rows.append(row("client vs stub (cache writes on)", 64, measure(with_cache, story_requests(n, 8, "c")), ""))
-        rows.append(row("client, same run again (cache hits)", 64, measure(with_cache, story_requests(n, 8, "c")), ""))
+        writes = measure(with_cache, story_requests(n, 8, "c"))
+        rows.append(row("client vs stub (cache writes on)", 64, writes, cpu_note(writes)))
+        hits = measure(with_cache, story_requests(n, 8, "c"))
+        rows.append(row("client, same run again (cache hits)", 64, hits, cpu_note(hits)))
         with_cache.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"/tmp/llm_bench_{port}.db{suffix}").unlink(missing_ok=True)
@@ -178,13 +186,23 @@ def bench_stub_vs_baseline(n: int, baseline_src: str, rounds: int) -> tuple[list
     for i, base_row in enumerate(runs["baseline"][0]):
         before = [float(run[i][4]) for run in runs["baseline"]]
         after = [float(run[i][4]) for run in runs["current"]]
-        ratios = [a / b for a, b in zip(after, before)]
+        cpu_before = [_cpu_us(run[i][-1]) for run in runs["baseline"]]
+        cpu_after = [_cpu_us(run[i][-1]) for run in runs["current"]]
         rows.append([
             base_row[0], base_row[1], base_row[2],
             " / ".join(f"{b:,.0f}" for b in before), " / ".join(f"{a:,.0f}" for a in after),
-            " / ".join(f"x{r:.2f}" for r in ratios),
+            " / ".join(f"x{a / b:.2f}" for a, b in zip(after, before)),
+            " / ".join(f"{b:,.0f}" for b in cpu_before), " / ".join(f"{a:,.0f}" for a in cpu_after),
+            f"~{1e6 / (sum(cpu_after) / len(cpu_after)):,.0f}/s",
         ])  # fmt: skip
-    return rows, ["setup", "concurrency", "requests", "before req/s (rounds)", "after req/s (rounds)", "after/before"]
+    header = ["setup", "concurrency", "requests", "before req/s (rounds)", "after req/s (rounds)", "after/before",
+              "before client CPU µs/req", "after client CPU µs/req", "after: capacity per free core"]  # fmt: skip
+    return rows, header
+
+
+def _cpu_us(note: str) -> float:
+    match = re.search(r"client CPU ([\d,]+) µs", note)
+    return float(match.group(1).replace(",", "")) if match else float("nan")
 
 
 def bench_embedded(n: int, max_tokens: int) -> list[list[str]]:

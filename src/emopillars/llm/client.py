@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
+import os
 import sys
 import threading
 import time
@@ -51,11 +53,28 @@ def reseeded(request: ChatRequest, attempt: int) -> ChatRequest:
     return dataclasses.replace(request, params=new_params)
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed (Linux, macOS), else asyncio's.
+
+    Why: with aiohttp against a zero-latency server, the event loop's own work is about a third of the
+    client's CPU time per request; uvloop (libuv) cut the CPU per request by 25-30 % here (BENCHMARKS.md).
+    ``EMOPILLARS_UVLOOP=0`` keeps asyncio's loop.
+    """
+    if os.environ.get("EMOPILLARS_UVLOOP", "1") != "0":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 class _LoopThread:
-    """An asyncio loop running forever in a daemon thread."""
+    """An event loop running forever in a daemon thread."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="emopillars-llm-loop", daemon=True)
         self.thread.start()
 
@@ -95,6 +114,7 @@ class LLM:
         self.metrics = LLMMetrics()
         self._runner: _LoopThread | None = None
         self._runner_lock = threading.Lock()
+        self._tokens = itertools.count()
 
     @property
     def model_id(self) -> str:
@@ -244,6 +264,8 @@ class LLM:
         """
         todo = iter(pending)
         fatal: list[ChatResponse] = []
+        inflight: dict = {}
+        watcher = asyncio.ensure_future(self._watch_slow(inflight)) if self.slow_after is not None else None
 
         async def worker() -> None:
             for i in todo:
@@ -257,7 +279,7 @@ class LLM:
                     done(i, response)
                     continue
                 try:
-                    response = await self._attempts(requests[i])
+                    response = await self._attempts(requests[i], inflight if watcher is not None else None)
                 except Exception as exc:  # a bug must stop the batch, loudly, never be taken for an answer
                     response = self._failed(requests[i], exc, 0, 0.0)
                 try:
@@ -269,26 +291,43 @@ class LLM:
                     log.error("LLM request %s failed: %s", response.tag or i, response.error)
                 done(i, response)
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)))))
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)))))
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
-    async def _attempts(self, request: ChatRequest) -> ChatResponse:
-        """Call the backend; on an unusable answer (``ANSWER`` error) retry with another seed."""
-        slow = None
-        if self.slow_after is not None:
-            slow = asyncio.get_running_loop().call_later(self.slow_after, self._log_slow, request)
+    async def _attempts(self, request: ChatRequest, inflight: dict | None = None) -> ChatResponse:
+        """Call the backend; on an unusable answer (``ANSWER`` error) retry with another seed.
+
+        While it runs, the request sits in ``inflight`` (watched by :meth:`_watch_slow`): one dict entry
+        instead of a timer per request, which the client's hot path would feel.
+        """
+        if inflight is None:
+            return await self._attempts_unwatched(request)
+        token = next(self._tokens)
+        inflight[token] = (time.monotonic(), request)
         try:
             return await self._attempts_unwatched(request)
         finally:
-            if slow is not None:
-                slow.cancel()
+            del inflight[token]
 
-    def _log_slow(self, request: ChatRequest) -> None:
-        log.warning(
-            "LLM request %s: no answer after %g s; still waiting (%s)",
-            request.tag or "-",
-            self.slow_after,
-            self.backend.describe(),
-        )
+    async def _watch_slow(self, inflight: dict) -> None:
+        """Log each request still unanswered after ``slow_after`` seconds, once."""
+        logged: set[int] = set()  # tokens are never reused
+        interval = max(0.02, min(self.slow_after / 4, 5.0))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for token, (started, request) in list(inflight.items()):
+                if now - started >= self.slow_after and token not in logged:
+                    logged.add(token)
+                    log.warning(
+                        "LLM request %s: no answer after %g s; still waiting (%s)",
+                        request.tag or "-",
+                        self.slow_after,
+                        self.backend.describe(),
+                    )
 
     async def _attempts_unwatched(self, request: ChatRequest) -> ChatResponse:
         response = ChatResponse(error="no attempt made", error_kind=ErrorKind.TRANSIENT, tag=request.tag)
