@@ -47,7 +47,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from emopillars.cli.main import CLIError
+    from emopillars.llm.secrets import redact_spec
     from emopillars.synth import SynthesisConfig, SynthesisError, synthesize
+    from emopillars.synth.signals import EXIT_SIGTERM, Terminated, sigterm_as_interrupt
 
     out = Path(args.out)
     started = time.perf_counter()
@@ -65,9 +67,13 @@ def run(args) -> int:
     )
     print(f"[1/3] synthesizing from {config.corpus} into {config.out_dir}", flush=True)
     try:
-        manifest = synthesize(config)
+        with sigterm_as_interrupt():
+            manifest = synthesize(config)
+    except Terminated:
+        print(f"emopillars demo: stopped by SIGTERM; rerun the same command to resume ({config.out_dir})")
+        return EXIT_SIGTERM
     except SynthesisError as exc:
-        raise CLIError(str(exc)) from None
+        raise CLIError(redact_spec(str(exc))) from None
     synth_s = time.perf_counter() - started
     _print_label_stats(manifest.data)
 
