@@ -57,7 +57,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's event loop where it is installed (Linux, macOS), else asyncio's.
 
     Why: with aiohttp against a zero-latency server, the event loop's own work is about a third of the
-    client's CPU time per request; uvloop (libuv) cut the CPU per request by 25-30 % here (BENCHMARKS.md).
+    client's CPU time per request; uvloop (libuv) cut the CPU per request by 16-33 % here (BENCHMARKS.md).
     ``EMOPILLARS_UVLOOP=0`` keeps asyncio's loop.
     """
     if os.environ.get("EMOPILLARS_UVLOOP", "1") != "0":
