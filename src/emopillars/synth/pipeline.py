@@ -367,8 +367,12 @@ def _load_plots(config: SynthesisConfig, rundir: RunDir, corpus_stats: dict) -> 
 
 
 def _open_llm(config: SynthesisConfig):
-    """The teacher named by the config, checked before any work so a dead server fails fast and clearly."""
-    from emopillars.llm import BackendError, load_llm
+    """The teacher named by the config, checked before any work so a dead server fails fast and clearly.
+
+    Any failure to start or reach it is one :class:`SynthesisError` (credentials redacted): a malformed URL
+    or a port out of range must not end a run with a traceback from deep inside the HTTP stack.
+    """
+    from emopillars.llm import load_llm
 
     name = redact_spec(config.llm) or "(default)"
     options: dict[str, Any] = {"timeout": config.timeout} if config.timeout is not None else {}
@@ -376,18 +380,25 @@ def _open_llm(config: SynthesisConfig):
         llm = load_llm(
             config.llm, cache=config.cache, concurrency=config.concurrency, max_retries=config.max_retries, **options
         )
-    except BackendError as exc:
-        raise SynthesisError(f"cannot start the LLM {name}: {redact_spec(str(exc))}") from None
     except TypeError as exc:
         if options:
             raise SynthesisError(f"--timeout does not apply to the LLM {name} ({exc})") from None
-        raise
+        raise SynthesisError(f"cannot start the LLM {name}: {_describe(exc)}") from None
+    except Exception as exc:
+        raise SynthesisError(f"cannot start the LLM {name}: {_describe(exc)}") from None
     try:
         llm.check()
-    except BackendError as exc:
-        llm.close()
-        raise SynthesisError(f"the LLM {name} is not available: {redact_spec(str(exc))}") from None
+    except Exception as exc:
+        _close(llm)
+        raise SynthesisError(f"the LLM {name} is not available: {_describe(exc)}") from None
     return llm
+
+
+def _describe(exc: BaseException) -> str:
+    from emopillars.llm import BackendError
+
+    text = str(exc) if isinstance(exc, BackendError | OSError | ValueError) else f"{type(exc).__name__}: {exc}"
+    return redact_spec(text)
 
 
 class _End:
