@@ -8,7 +8,8 @@
 For each case the CLI synthesizes a few demo plots (one actor each, LLM cache off unless the case says
 so, ``--timeout 2``) while the server injects the case's faults; then the server is healed and the same
 command is rerun on the same folder ("rerun after the fix"; a wrong model name is fixed by naming the
-right one, which is a new configuration, so that rerun adds ``--force``). A row:
+right one, which is a new configuration, so that rerun adds ``--force``; answers the teacher got wrong
+are final drops by design, so a run that kept nothing is "fixed" by a new run in a new folder). A row:
 
 - ``exit``: the first run's exit code; ``records``: what it wrote;
 - ``retried``: failed calls (server, network, key, model) -- never recorded, their rows retried by the next
@@ -52,6 +53,7 @@ class Case:
     args: tuple[str, ...] = ()
     cache: bool = False
     rerun_args: tuple[str, ...] = ()
+    rerun_fresh: bool = False  # bad answers are final drops: the fix (another teacher) is a run in a new folder
 
 
 CASES = [
@@ -77,7 +79,7 @@ CASES = [
     Case("outage-mid-run", "HTTP 503 on everything from the 11th labels request",
          [{"fault": "status", "status": 503, "step": "labels", "after": 10}]),
     Case("no-positive-labels", "every label answer below the 0.3 threshold (nothing to keep)",
-         [{"fault": "content", "step": "labels", "content": NO_POSITIVE}]),
+         [{"fault": "content", "step": "labels", "content": NO_POSITIVE}], rerun_fresh=True),
 ]  # fmt: skip
 
 
@@ -145,6 +147,8 @@ def run_case(server: FaultServerProcess, case: Case, work: Path, plots: int, ref
     row = {"case": case.name, "fault": case.fault, **_outcome(first, out, reference)}
     row.update(seconds=round(seconds, 1), faults_injected=sum(stats["faults"].values()), requests=stats["requests"])
     server.heal()
+    if case.rerun_fresh:
+        out = work / f"{case.name}-fixed"
     rerun = subprocess.run(
         _command(server.url, out, case, plots, "stub", case.rerun_args),
         env=env,
