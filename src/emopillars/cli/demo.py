@@ -137,7 +137,8 @@ def _train(args, dataset: Path, out: Path) -> tuple[float, str, str]:
 def _evaluate(model_dir: str, path: Path, out: Path) -> tuple[dict, Path]:
     from emopillars.data.loaders import load
     from emopillars.evaluation.report import write_report
-    from emopillars.training import EmotionClassifier, evaluate_model
+    from emopillars.serving import EmotionClassifier
+    from emopillars.training import evaluate_model
 
     data = load(path, format="synthetic", variant="orig")
     metrics = evaluate_model(EmotionClassifier.load(model_dir), data)
