@@ -24,7 +24,7 @@ def test_demo_synthesizes_trains_and_evaluates_stub_server(tmp_path, minilm_path
     from sklearn.metrics import f1_score
 
     from emopillars.data.loaders import load
-    from emopillars.training import EmotionClassifier
+    from emopillars.serving import EmotionClassifier
 
     server = start_stub_server()
     try:
