@@ -320,4 +320,4 @@ def test_credentials_in_the_llm_url_never_reach_files_or_output(faults, tmp_path
 def test_a_malformed_llm_url_is_a_clear_error(tmp_path, capsys, spec):
     assert cli_main(["synthesize", "--corpus", str(DEMO), "--out", str(tmp_path / "run"), "--llm", spec]) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "emopillars synthesize: error: the LLM" in err
+    assert "Traceback" not in err and "emopillars synthesize: error:" in err and "the LLM openai:http" in err
