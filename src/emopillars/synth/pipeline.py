@@ -276,15 +276,22 @@ def _synthesize(config: SynthesisConfig, llm, rundir: RunDir) -> Manifest:
     corpus_stats: dict[str, Any] = {"path": config.corpus}
     plots = _load_plots(config, rundir, corpus_stats)
     rundir.save_config(config)
-    rundir.write_manifest(
-        {**previous, "status": "running", "updated": started_at, "pid": os.getpid(), "config": config.to_dict()}
-    )
     own_llm = llm is None
     if own_llm:
         llm = _open_llm(config)
-    run = _Run(config, llm, rundir, plots)
+    try:
+        run = _Run(config, llm, rundir, plots)  # loads the prompt templates: a bad user template stops here
+    except BaseException:
+        if own_llm:
+            _close(llm)
+        raise
+    # From here on the folder's files change: until the final manifest, the manifest says so. (A run that could
+    # not start -- a dead server, a bad template -- leaves an earlier run's manifest as it was: still true.)
     end = _End(run, previous, plots, corpus_stats, started, started_at)
     try:
+        rundir.write_manifest(
+            {**previous, "status": "running", "updated": started_at, "pid": os.getpid(), "config": config.to_dict()}
+        )
         tables = run.run_stages()
         end.records = run.records(tables)
         end.dataset = rundir.publish_dataset(
