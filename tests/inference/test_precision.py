@@ -82,3 +82,11 @@ def test_this_machine_reports_what_its_cpu_has():
     flags = cpu_flags()
     has_native = bool({"avx512_bf16", "amx_bf16"} & flags)
     assert resolve_bf16("auto", "cpu").bf16 is has_native or not flags
+
+
+def test_adapt_profiles_accept_bf16_auto():
+    from emopillars.adapt.run import resolve_settings
+    from emopillars.adapt.tasks import load_task
+
+    settings = resolve_settings(load_task("isear"), "quick", overrides={"bf16": "auto"})
+    assert TrainConfig(**settings.train).bf16 == "auto"

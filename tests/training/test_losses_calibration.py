@@ -51,7 +51,9 @@ def test_auto_policy_chooses_by_cross_fitting_not_in_sample():
 
 def test_model_aliases_and_missing_mpnet_parts(minilm_path, tmp_path, monkeypatch):
     assert resolve_model("minilm") == minilm_path
-    assert resolve_model(str(tmp_path)) == str(tmp_path)
+    assert resolve_model(minilm_path) == minilm_path  # a local model folder passes (checked first)
+    with pytest.raises(ValueError, match="is not a model directory: it is empty"):
+        resolve_model(str(tmp_path))
     assert resolve_model("roberta-large") == "roberta-large"  # hub ids pass through
     monkeypatch.setenv("EMOPILLARS_CACHE", str(tmp_path))
     import importlib.metadata

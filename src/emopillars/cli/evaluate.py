@@ -18,6 +18,12 @@ def register(subparsers) -> None:
     p.add_argument("--split", help="synthetic JSONL: which split to evaluate")
     p.add_argument("--limit", type=int, help="evaluate the first N rows only")
     add_inference_options(p)
+    p.add_argument(
+        "--backend",
+        choices=["auto", "torch", "onnx"],
+        default="auto",
+        help="runtime (auto: ONNX for an exported folder)",
+    )
     p.set_defaults(func=run)
 
 
@@ -31,7 +37,7 @@ def run(args) -> int:
     if args.limit:
         data = data.subset(range(min(args.limit, len(data))))
     classifier = EmotionClassifier.load(
-        args.model, bf16=args.bf16, num_threads=args.threads, policy=args.threshold_policy
+        args.model, bf16=args.bf16, num_threads=args.threads, policy=args.threshold_policy, backend=args.backend
     )
     if classifier.context_aware and not data.has_context:
         print("note: a context-aware model evaluated on data without contexts")

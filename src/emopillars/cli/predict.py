@@ -24,6 +24,12 @@ def register(subparsers) -> None:
     p.add_argument("--skip-bad", action="store_true", help="skip malformed rows of --input")
     p.add_argument("--variant", choices=["orig", "corig", "crewr"], help="synthetic JSONL: which text/context")
     add_inference_options(p)
+    p.add_argument(
+        "--backend",
+        choices=["auto", "torch", "onnx"],
+        default="auto",
+        help="runtime (auto: ONNX for an exported folder)",
+    )
     p.set_defaults(func=run)
 
 
@@ -48,7 +54,7 @@ def run(args) -> int:
     if (args.context or args.speaker) and not args.text:
         raise ValueError("--context and --speaker go with --text")
     classifier = EmotionClassifier.load(
-        args.model, bf16=args.bf16, num_threads=args.threads, policy=args.threshold_policy
+        args.model, bf16=args.bf16, num_threads=args.threads, policy=args.threshold_policy, backend=args.backend
     )
     if args.text is not None:
         if not args.text.strip():
