@@ -8,13 +8,15 @@
 For each case the CLI synthesizes a few demo plots (one actor each, LLM cache off unless the case says
 so, ``--timeout 2``) while the server injects the case's faults; then the server is healed and the same
 command is rerun on the same folder ("rerun after the fix"; a wrong model name is fixed by naming the
-right one, which is a new configuration, so that rerun adds ``--force``). A row:
+right one, which is a new configuration, so that rerun adds ``--force``; answers the teacher got wrong
+are final drops by design, so a run that kept nothing is "fixed" by a new run in a new folder). A row:
 
 - ``exit``: the first run's exit code; ``records``: what it wrote;
 - ``retried``: failed calls (server, network, key, model) -- never recorded, their rows retried by the next
   pass or run; ``dropped``: answers the steps judged unusable (final drops, filters not counted);
-- ``traceback``: a Python traceback in the output; ``silent_wrong``: exit 0 but a dataset that differs from
-  a healthy run's (lost, cut or invented content passed off as a result);
+- ``traceback``: a Python traceback in the output; ``silent_wrong``: exit 0 with a field whose value differs
+  from the healthy run's (cut or invented content passed off as a result), or with records or fields missing
+  although the run reported no drop; ``lost``: records of the healthy run missing (reported when ``dropped``);
 - ``rerun_records`` / ``rerun_same``: the rerun's records and whether its dataset equals the healthy one.
 
 :func:`rows` returns the rows (dicts) for a driver (``benchmarks/faults.py``) that combines this matrix with
@@ -52,6 +54,7 @@ class Case:
     args: tuple[str, ...] = ()
     cache: bool = False
     rerun_args: tuple[str, ...] = ()
+    rerun_fresh: bool = False  # bad answers are final drops: the fix (another teacher) is a run in a new folder
 
 
 CASES = [
@@ -77,7 +80,7 @@ CASES = [
     Case("outage-mid-run", "HTTP 503 on everything from the 11th labels request",
          [{"fault": "status", "status": 503, "step": "labels", "after": 10}]),
     Case("no-positive-labels", "every label answer below the 0.3 threshold (nothing to keep)",
-         [{"fault": "content", "step": "labels", "content": NO_POSITIVE}]),
+         [{"fault": "content", "step": "labels", "content": NO_POSITIVE}], rerun_fresh=True),
 ]  # fmt: skip
 
 
@@ -97,6 +100,17 @@ def _dataset(out: Path) -> dict[str, list[str]]:
     return {str(p.relative_to(root)): p.read_text().splitlines() for p in sorted(root.rglob("*.jsonl"))}
 
 
+def _records(out: Path) -> dict[tuple[str, str], dict]:
+    """(set, record id) -> the record without its split, over every set of the dataset."""
+    root, records = out / "dataset", {}
+    for path in sorted(root.rglob("*.jsonl")) if root.exists() else []:
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            record.pop("split", None)
+            records[(path.parent.name, record["record_id"])] = record
+    return records
+
+
 def _manifest(out: Path) -> dict:
     try:
         return json.loads((out / "manifest.json").read_text())
@@ -108,19 +122,35 @@ def _outcome(proc: subprocess.CompletedProcess, out: Path, reference: dict | Non
     manifest = _manifest(out)
     failures = manifest.get("call_failures") or {}
     drops = manifest.get("drops") or {}
+    dropped = sum(n for reason, n in drops.items() if not reason.startswith("filter."))
     dataset = _dataset(out) if (out / "dataset").exists() else {}
-    same = reference is not None and dataset == reference
+    same = reference is not None and dataset == reference["dataset"]
+    records, healthy = _records(out), (reference or {}).get("records", {})
+    wrong = lost_fields = 0
+    for key, record in records.items():
+        other = healthy.get(key)
+        if other is None:
+            wrong += reference is not None  # a record the healthy run does not have: invented
+            continue
+        wrong += any(value is not None and other.get(name) != value for name, value in record.items())
+        lost_fields += any(value is None and other.get(name) is not None for name, value in record.items())
+    lost = sum(1 for key in healthy if key not in records and key[0] == "orig")
+    unreported = (lost or lost_fields) and not dropped
+    silent = proc.returncode == 0 and reference is not None and bool(wrong or unreported)
     return {
         "exit": proc.returncode,
         "status": manifest.get("status"),
         "records": manifest.get("records", 0),
         "retried": int(failures.get("transient", 0)) + int(failures.get("fatal", 0)),
         "fatal": int(failures.get("fatal", 0)),
-        "dropped": sum(n for reason, n in drops.items() if not reason.startswith("filter.")),
+        "dropped": dropped,
         "top_drop": max(drops, key=drops.get) if drops else "",
+        "lost": lost,
+        "wrong_content": wrong,
+        "lost_fields": lost_fields,
         "llm_retries": (manifest.get("llm_metrics") or {}).get("retries", 0),
         "traceback": "Traceback (most recent call last)" in proc.stderr + proc.stdout,
-        "silent_wrong": proc.returncode == 0 and reference is not None and not same,
+        "silent_wrong": silent,
         "same_as_healthy": same,
         "message": _last_error_line(proc.stderr),
     }
@@ -145,6 +175,8 @@ def run_case(server: FaultServerProcess, case: Case, work: Path, plots: int, ref
     row = {"case": case.name, "fault": case.fault, **_outcome(first, out, reference)}
     row.update(seconds=round(seconds, 1), faults_injected=sum(stats["faults"].values()), requests=stats["requests"])
     server.heal()
+    if case.rerun_fresh:
+        out = work / f"{case.name}-fixed"
     rerun = subprocess.run(
         _command(server.url, out, case, plots, "stub", case.rerun_args),
         env=env,
@@ -170,8 +202,8 @@ def rows(only: list[str] | None = None, plots: int = 2, work: Path | None = None
         with FaultServerProcess() as server:
             healthy = CASES[0]
             base = run_case(server, healthy, work, plots, None)
-            reference = _dataset(work / healthy.name)
-            base.update(same_as_healthy=True, rerun_same=_dataset(work / healthy.name) == reference)
+            reference = {"dataset": _dataset(work / healthy.name), "records": _records(work / healthy.name)}
+            base.update(same_as_healthy=True, rerun_same=_dataset(work / healthy.name) == reference["dataset"])
             out = [base]
             for case in CASES[1:]:
                 if only and case.name not in only:
@@ -190,13 +222,13 @@ def _yes(value: bool) -> str:
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| fault | exit | records | rows retried (failed calls) | rows dropped (bad answers) | traceback "
-        "| silent wrong result | rerun after the fix: records (same as healthy) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| fault | exit | records | rows retried (failed calls) | rows dropped (bad answers) | records lost "
+        "| traceback | silent wrong result | rerun after the fix: records (same as healthy) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         lines.append(
-            f"| {r['fault']} | {r['exit']} | {r['records']} | {r['retried']} | {r['dropped']} "
+            f"| {r['fault']} | {r['exit']} | {r['records']} | {r['retried']} | {r['dropped']} | {r['lost']} "
             f"| {_yes(r['traceback'])} | {_yes(r['silent_wrong'])} | {r['rerun_records']} ({_yes(r['rerun_same'])}) |"
         )
     return "\n".join(lines)
@@ -206,7 +238,11 @@ def summary(results: list[dict]) -> dict:
     faults = [r for r in results if r["case"] != "healthy"]
     return {
         "cases": len(faults),
-        "survived": sum(r["rerun_same"] and not r["silent_wrong"] and not r["traceback"] for r in faults),
+        "survived": sum(
+            not r["silent_wrong"] and not r["traceback"] and not r["rerun_traceback"] and r["rerun_records"] > 0
+            for r in faults
+        ),
+        "rerun_same_as_healthy": sum(r["rerun_same"] for r in faults),
         "tracebacks": sum(r["traceback"] or r["rerun_traceback"] for r in faults),
         "silent_wrong_results": sum(r["silent_wrong"] for r in faults),
         "rows_retried": sum(r["retried"] for r in faults),
@@ -237,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"\n## Server faults (synthesize)\n\n- date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}\n"
                 f"- command: `{command.strip()}`\n- machine: {os.cpu_count()} CPU cores, load average {load:.1f}; "
                 f"{time.perf_counter() - started:.0f} s\n\n{table(results)}\n\n"
-                f"Survived (rerun after the fix gives the healthy dataset, no traceback, no silent wrong result): "
-                f"{totals['survived']} of {totals['cases']}; tracebacks {totals['tracebacks']}; silent wrong results "
+                f"Survived (no traceback, no silent wrong result, the rerun after the fix has records): "
+                f"{totals['survived']} of {totals['cases']} (rerun dataset identical to the healthy one: "
+                f"{totals['rerun_same_as_healthy']}); tracebacks {totals['tracebacks']}; silent wrong results "
                 f"{totals['silent_wrong_results']}.\n"
             )
     return 0

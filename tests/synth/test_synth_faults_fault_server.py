@@ -314,3 +314,10 @@ def test_credentials_in_the_llm_url_never_reach_files_or_output(faults, tmp_path
     assert cli_main(_args(dead, tmp_path / "dead")) == 2
     printed = capsys.readouterr()
     assert secret not in printed.out + printed.err
+
+
+@pytest.mark.parametrize("spec", ["openai:http://127.0.0.1:99999/v1#stub", "openai:http://[bad/v1#stub"])
+def test_a_malformed_llm_url_is_a_clear_error(tmp_path, capsys, spec):
+    assert cli_main(["synthesize", "--corpus", str(DEMO), "--out", str(tmp_path / "run"), "--llm", spec]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "emopillars synthesize: error:" in err and "the LLM openai:http" in err

@@ -187,6 +187,27 @@ def test_a_hung_request_does_not_hold_back_the_answers_of_its_batch(tmp_path, st
     assert len(result["run"].outputs()) == 8 and len(path.read_text().splitlines()) == 8
 
 
+def test_a_batch_in_flight_for_long_is_logged_with_what_landed(tmp_path, step, monkeypatch, caplog):
+    """The watchdog says how many answers of a long batch landed (a plain note for an in-process model; the
+    server warning with the --timeout hint is for OpenAI-compatible backends)."""
+    import logging
+    import time
+
+    monkeypatch.setattr(runner, "STALL_LOG_S", 0.01)
+    release = threading.Event()
+    llm = ScriptedLLM(hold={"r1": release})
+    worker = threading.Thread(target=run_step, args=(step, _rows(2), llm, tmp_path / "c.jsonl"), daemon=True)
+    with caplog.at_level(logging.INFO, logger="emopillars.synth.runner"):
+        worker.start()
+        deadline = time.monotonic() + 60
+        while not any("1 of 2 answers of the batch" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "no progress note while a request was held"
+            time.sleep(0.01)
+        release.set()
+        worker.join(timeout=60)
+    assert not any(r.levelno >= logging.WARNING for r in caplog.records)  # not a server: no --timeout warning
+
+
 def test_ctrl_c_keeps_finished_batches(tmp_path, step):
     path = tmp_path / "rewriting.jsonl"
     with pytest.raises(KeyboardInterrupt):

@@ -30,8 +30,8 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help="longest wait for one answer from a server backend before the request is retried (default 300); "
-        "see docs/synthesis.md for the whole retry budget",
+        help="longest wait for one answer from a server backend before the request is retried (default: the LLM "
+        "layer's); see docs/synthesis.md for the whole retry budget",
     )
 
 

@@ -280,15 +280,22 @@ def _synthesize(config: SynthesisConfig, llm, rundir: RunDir, engine=None) -> Ma
     corpus_stats: dict[str, Any] = {"path": config.corpus}
     plots = _load_plots(config, rundir, corpus_stats)
     rundir.save_config(config)
-    rundir.write_manifest(
-        {**previous, "status": "running", "updated": started_at, "pid": os.getpid(), "config": config.to_dict()}
-    )
     own_llm = llm is None
     if own_llm:
         llm = engine.open_llm(config) if engine is not None else _open_llm(config)
-    run = _Run(config, llm, rundir, plots, engine)
+    try:
+        run = _Run(config, llm, rundir, plots, engine)  # loads the prompt templates: a bad user template stops here
+    except BaseException:
+        if own_llm:
+            _close(llm)
+        raise
+    # From here on the folder's files change: until the final manifest, the manifest says so. (A run that could
+    # not start -- a dead server, a bad template -- leaves an earlier run's manifest as it was: still true.)
     end = _End(run, previous, plots, corpus_stats, started, started_at)
     try:
+        rundir.write_manifest(
+            {**previous, "status": "running", "updated": started_at, "pid": os.getpid(), "config": config.to_dict()}
+        )
         tables = run.run_stages()
         end.records = run.records(tables)
         end.dataset = rundir.publish_dataset(
@@ -371,8 +378,12 @@ def _load_plots(config: SynthesisConfig, rundir: RunDir, corpus_stats: dict) -> 
 
 
 def _open_llm(config: SynthesisConfig):
-    """The teacher named by the config, checked before any work so a dead server fails fast and clearly."""
-    from emopillars.llm import BackendError, load_llm
+    """The teacher named by the config, checked before any work so a dead server fails fast and clearly.
+
+    Any failure to start or reach it is one :class:`SynthesisError` (credentials redacted): a malformed URL
+    or a port out of range must not end a run with a traceback from deep inside the HTTP stack.
+    """
+    from emopillars.llm import load_llm
 
     name = redact_spec(config.llm) or "(default)"
     options: dict[str, Any] = {"timeout": config.timeout} if config.timeout is not None else {}
@@ -380,18 +391,25 @@ def _open_llm(config: SynthesisConfig):
         llm = load_llm(
             config.llm, cache=config.cache, concurrency=config.concurrency, max_retries=config.max_retries, **options
         )
-    except BackendError as exc:
-        raise SynthesisError(f"cannot start the LLM {name}: {redact_spec(str(exc))}") from None
     except TypeError as exc:
         if options:
             raise SynthesisError(f"--timeout does not apply to the LLM {name} ({exc})") from None
-        raise
+        raise SynthesisError(f"cannot start the LLM {name}: {_describe(exc)}") from None
+    except Exception as exc:
+        raise SynthesisError(f"cannot start the LLM {name}: {_describe(exc)}") from None
     try:
         llm.check()
-    except BackendError as exc:
-        llm.close()
-        raise SynthesisError(f"the LLM {name} is not available: {redact_spec(str(exc))}") from None
+    except Exception as exc:
+        _close(llm)
+        raise SynthesisError(f"the LLM {name} is not available: {_describe(exc)}") from None
     return llm
+
+
+def _describe(exc: BaseException) -> str:
+    from emopillars.llm import BackendError
+
+    text = str(exc) if isinstance(exc, BackendError | OSError | ValueError) else f"{type(exc).__name__}: {exc}"
+    return redact_spec(text)
 
 
 class _End:

@@ -301,30 +301,42 @@ def _entry(step: Step, row: dict, response: ChatResponse) -> Entry:
 
 
 class _Watchdog:
-    """Logs a batch that has been in flight for :data:`STALL_LOG_S` seconds, then at doubling intervals."""
+    """Logs a batch that has been in flight for :data:`STALL_LOG_S` seconds, then at doubling intervals.
 
-    def __init__(self, batch: _Batch, loop: asyncio.AbstractEventLoop) -> None:
-        self.batch, self.loop, self.wait = batch, loop, STALL_LOG_S
+    A warning with the ``--timeout`` hint for a server backend (a hung server is worth acting on); a plain
+    progress note for an in-process model (llama.cpp on a CPU is simply slow, and no timeout applies to it).
+    """
+
+    def __init__(self, batch: _Batch, loop: asyncio.AbstractEventLoop, server: bool) -> None:
+        self.batch, self.loop, self.wait, self.server = batch, loop, STALL_LOG_S, server
         self.handle = loop.call_later(self.wait, self._check)
 
     def _check(self) -> None:
         batch = self.batch
         if batch.outstanding <= 0:
             return
-        logger.warning(
-            "step %s: %d of %d requests of the batch still unanswered after %.0f s (a slow or hung server; "
-            "the %d answers that landed are saved; --timeout bounds the wait per request)",
-            batch.step.name,
-            batch.outstanding,
-            len(batch.rows),
-            time.monotonic() - batch.sent,
-            len(batch.rows) - batch.outstanding,
-        )
+        landed = len(batch.rows) - batch.outstanding
+        if self.server:
+            logger.warning(
+                "step %s: %d of %d requests of the batch still unanswered after %.0f s (a slow or hung server; "
+                "the %d answers that landed are saved; --timeout bounds the wait per request)",
+                batch.step.name, batch.outstanding, len(batch.rows), time.monotonic() - batch.sent, landed,
+            )  # fmt: skip
+        else:
+            logger.info(
+                "step %s: %d of %d answers of the batch after %.0f s (each is saved as it lands)",
+                batch.step.name, landed, len(batch.rows), time.monotonic() - batch.sent,
+            )  # fmt: skip
         self.wait *= 2
         self.handle = self.loop.call_later(self.wait, self._check)
 
     def cancel(self) -> None:
         self.handle.cancel()
+
+
+def _is_server(llm) -> bool:
+    """Whether the LLM answers over the network (an OpenAI-compatible server), where a timeout applies."""
+    return getattr(getattr(llm, "backend", None), "kind", None) == "openai"
 
 
 def _drive(llm, coro):
@@ -380,6 +392,7 @@ async def _one_pass(step, pending, llm, writer, batch_size, done, stats, bar, co
     """
     loop = asyncio.get_running_loop()
     sink = _Sink(writer, loop)
+    server = _is_server(llm)
     chunks = [pending[begin : begin + batch_size] for begin in range(0, len(pending), batch_size)]
     failed: list[dict] = []
     task: asyncio.Future | None = None
@@ -391,7 +404,7 @@ async def _one_pass(step, pending, llm, writer, batch_size, done, stats, bar, co
             batch = _Batch(step, rows, bar, sink, guard)
             sent = time.perf_counter()
             task = asyncio.ensure_future(_send(llm, requests, batch.land))
-            watchdog = _Watchdog(batch, loop)
+            watchdog = _Watchdog(batch, loop, server)
             await asyncio.sleep(0)  # the requests leave before the runner's own work starts
             if landed is not None:
                 _record(landed, sink, done, stats, counts, failed, guard)
