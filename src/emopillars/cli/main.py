@@ -7,6 +7,7 @@ command is a new file here and nothing else changes.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import pkgutil
@@ -56,7 +57,30 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"emopillars {args.command}: interrupted; finished work is saved, rerun to resume", file=sys.stderr)
         return 130
+    except OSError as exc:  # disk full, permissions, a folder where a file goes: the environment, not a bug
+        print(f"emopillars {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(
+            f"emopillars {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(a bug: rerun with -v for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return 1
     return int(result or 0)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an OSError: what failed, on which file, and (disk full) what to do."""
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on the device{where}: free some space and rerun"
+    if exc.errno == errno.EDQUOT:
+        return f"disk quota exceeded{where}: free some space and rerun"
+    reason = exc.strerror or str(exc)
+    return f"{reason}{where}"
 
 
 if __name__ == "__main__":
