@@ -827,7 +827,7 @@ def disk_full_cases(ctx: Context) -> list[Case]:
 def leftover_temp_files(ctx: Context) -> list[str]:
     """Temporary files left anywhere under the outputs (a failed write must remove its own)."""
     roots = [ctx.outs] + ([ctx.full_disk] if ctx.full_disk else [])
-    return [str(p) for root in roots for p in root.rglob("*") if p.name.endswith((".tmp", ".part"))]
+    return [str(p) for root in roots for p in root.rglob("*") if p.name.endswith((".tmp", ".part", ".partial"))]
 
 
 # --- running the matrix ---------------------------------------------------------------------------------------------

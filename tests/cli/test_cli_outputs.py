@@ -79,3 +79,23 @@ def test_train_on_a_full_disk_injected_enospc(tiny_data, minilm_path, tmp_path, 
     err = capsys.readouterr().err
     assert code == 1 and "no space left" in err and "Traceback" not in err
     assert _no_temp_files(out) == []
+
+
+def test_a_full_disk_reported_in_a_librarys_own_words_is_recognised(tmp_path):
+    from argparse import Namespace
+
+    from emopillars.cli.main import disk_full
+
+    args = Namespace(out=str(tmp_path / "model"))
+    safetensors_style = RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)")
+    assert "no space left" in disk_full(safetensors_style, args) and str(tmp_path / "model") in disk_full(
+        safetensors_style, args
+    )
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "model" / "x.bin"))
+        except OSError as inner:
+            raise RuntimeError("basic_ios::clear: iostream error") from inner
+    except RuntimeError as chained:
+        assert "x.bin" in disk_full(chained, args)
+    assert disk_full(RuntimeError("shape mismatch"), args) is None  # plenty of space: a real bug stays one

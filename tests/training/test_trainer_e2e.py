@@ -1,4 +1,7 @@
-"""End to end on real GoEmotions rows: train -> calibrate -> evaluate -> predict, through the library and the CLI."""
+"""End to end on real GoEmotions rows: train -> calibrate -> evaluate -> predict, through the library and the CLI.
+
+The two tests on the 480-row, 2-epoch model are ``slow`` (minutes on a loaded 2-core machine): ``make test-slow``.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ def trained(goemotions, minilm_path, tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow
 def test_training_writes_a_complete_model_dir(trained):
     out, result = trained
     for name in (
@@ -59,6 +63,7 @@ def test_training_writes_a_complete_model_dir(trained):
     assert config["id2label"]["27"] == "neutral"
 
 
+@pytest.mark.slow
 def test_model_beats_constant_predictors_on_test(trained, goemotions):
     out, _ = trained
     test = goemotions["test"]

@@ -11,7 +11,9 @@ import errno
 import importlib
 import logging
 import pkgutil
+import shutil
 import sys
+from pathlib import Path
 
 import emopillars
 from emopillars import cli as cli_package
@@ -58,9 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emopillars {args.command}: interrupted; finished work is saved, rerun to resume", file=sys.stderr)
         return 130
     except OSError as exc:  # disk full, permissions, a folder where a file goes: the environment, not a bug
-        print(f"emopillars {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        full = disk_full(exc, args)
+        message = describe_os_error(exc) if full is None else full
+        print(f"emopillars {args.command}: error: {message}", file=sys.stderr)
         return 1
     except Exception as exc:
+        full = disk_full(exc, args)
+        if full is not None:  # libraries report a full disk in their own words (safetensors, torch.save)
+            print(f"emopillars {args.command}: error: {full}", file=sys.stderr)
+            return 1
         if args.verbose:
             raise
         print(
@@ -70,6 +78,47 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return int(result or 0)
+
+
+OUTPUT_OPTIONS = ("out", "report", "output")
+"""The argparse dests that name what a command writes."""
+NEARLY_FULL = 1 << 20
+
+
+def disk_full(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """A one-line message when ``exc`` comes from a full disk, else None.
+
+    A full disk shows as an ENOSPC OSError somewhere in the exception chain, as "No space left on device" in a
+    library's own error (safetensors), or only as a failed write (torch.save): then the device of an output
+    option holding less than 1 MiB free tells.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current).lower()
+        if (isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+            "no space left on device" in text or "os error 28" in text
+        ):
+            where = getattr(current, "filename", None) or _output_of(args)
+            return f"no space left on the device{f' ({where})' if where else ''}: free some space and rerun"
+        current = current.__cause__ or current.__context__
+    for name in OUTPUT_OPTIONS:
+        value = getattr(args, name, None)
+        if not isinstance(value, str) or not value:
+            continue
+        path = Path(value).absolute()
+        existing = next((p for p in (path, *path.parents) if p.exists()), None)
+        try:
+            if existing is not None and shutil.disk_usage(existing).free < NEARLY_FULL:
+                return f"no space left on the device ({value}): free some space and rerun"
+        except OSError:
+            continue
+    return None
+
+
+def _output_of(args: argparse.Namespace) -> str | None:
+    return next((getattr(args, name) for name in OUTPUT_OPTIONS if getattr(args, name, None)), None)
 
 
 def describe_os_error(exc: OSError) -> str:
