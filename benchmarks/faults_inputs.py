@@ -26,6 +26,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -178,7 +179,8 @@ class Context:
         self.files = root / "files"
         self.files.mkdir(parents=True, exist_ok=True)
         self.outs = root / "outs"
-        self.outs.mkdir(exist_ok=True)
+        shutil.rmtree(self.outs, ignore_errors=True)  # outputs of an earlier run would change the verdicts
+        self.outs.mkdir()
         self.rows = self._goemotions_rows()
         self.model = root / "model"
         self.full_disk: Path | None = None
@@ -316,7 +318,7 @@ def table_faults(ctx: Context, stem: str, rows: list[str], n_good: int) -> list[
     latin = good + "Caf\u00e9 cr\u00e8me, tr\u00e8s bien\t0\tlatin1\n"
     add("latin-1 row", latin.encode("latin-1", errors="replace"), keywords=("UTF-8",))
     add("UTF-16 file", good.encode("utf-16"), keywords=("UTF-8",))
-    add("gzip file named .tsv", gzip.compress(good.encode()), keywords=("UTF-8", "binary"))
+    add("gzip file named .tsv", gzip.compress(good.encode()), keywords=("compressed", "UTF-8", "binary"))
     add("5 MB text field", good + '"' + "x" * 5_000_000 + '"\t27\thuge\n', keywords=("field limit", "longer than"))
     add("5 MB unquoted field", good + "y" * 5_000_000 + "\t27\thuge\n", keywords=("field limit", "longer than"))
     add("unclosed quote", good + '"this quote never closes\t27\tq1\n' + good, keywords=("fields", "quote"))
@@ -983,6 +985,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the rows and the summary here")
     parser.add_argument("--quiet", action="store_true", help="no per-case progress lines")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still unmount the tmpfs and stop the stub server
     started = time.perf_counter()
     rows = run_matrix(args.workdir, only=args.only, jobs=args.jobs, progress=not args.quiet)
     summary = summarize(rows)

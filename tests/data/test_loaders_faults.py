@@ -133,3 +133,19 @@ def test_lines_format_skips_blank_lines_and_numbers_by_line(tmp_path):
     (tmp_path / "blank.txt").write_text("\n \n")
     with pytest.raises(DataFormatError, match="empty"):
         load(tmp_path / "blank.txt", "lines")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\x1f\x8b\x08\x00" + bytes(range(200)), "gzip-compressed"),
+        ("text\tlabel\n".encode("utf-16"), "UTF-16"),
+        (b"ok\t27\tid1\n\xff\xfe\xfa garbage\t27\tid2\n", r"line 2: not valid UTF-8"),
+        (b"ok\t27\tid1\nbro\x00ken\t27\tid2\n", r"line 2: holds NUL bytes"),
+    ],
+)
+def test_format_detection_names_binary_and_foreign_encodings(tmp_path, content, reason):
+    path = tmp_path / "data.tsv"
+    path.write_bytes(content)
+    with pytest.raises(DataFormatError, match=reason):
+        load(path)

@@ -160,12 +160,15 @@ def load_data(path, fmt, args, split=None):
 
 
 def run(args) -> int:
+    # Cheap checks first (output folder, data files), so bad input fails in a second, before torch is imported.
     check_output_dir(args.out, "--out")
+    train_data = load_data(args.train, args.format, args, split=args.train_split)
+    dev_data = load_data(args.dev, args.dev_format or args.format, args, split=args.dev_split) if args.dev else None
+    if not train_data.label_names:
+        raise ValueError(f"{args.train} holds no labels: train needs labelled data")
     config = build_config(args)
     from emopillars.training import train
 
-    train_data = load_data(args.train, args.format, args, split=args.train_split)
-    dev_data = load_data(args.dev, args.dev_format or args.format, args, split=args.dev_split) if args.dev else None
     if train_data.has_context and not config.context_aware:
         log.info("the training data has contexts; they are ignored unless you pass --context-aware")
     if config.context_aware and not train_data.has_context:
