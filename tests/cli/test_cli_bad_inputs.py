@@ -112,3 +112,26 @@ def test_evaluate_plain_text_without_labels_is_refused(tmp_path, capsys):
     data.write_text('{"text": "no label here"}\n', encoding="utf-8")
     code, err = _run(capsys, ["evaluate", "--model", tmp_path, "--data", data, "--report", tmp_path / "r"])
     assert code == 2 and "label" in err
+
+
+def test_python_dash_m_cli_reports_user_errors_cleanly(tmp_path):
+    """``python -m emopillars.cli.main`` runs main.py as __main__: its CLIError must still be the one raised."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import emopillars
+
+    out = tmp_path / "a_file"
+    out.write_text("x")
+    env = {**os.environ, "PYTHONPATH": str(Path(emopillars.__file__).parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "emopillars.cli.main", "train", "--train", "t.tsv", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "existing file" in proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr

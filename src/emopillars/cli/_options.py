@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from emopillars.cli._errors import CLIError
+
 
 def positive_int(text: str) -> int:
     """An integer >= 1."""
@@ -160,8 +162,6 @@ def _existing_ancestor(path: Path) -> Path:
 def check_output_dir(path: str | Path, option: str) -> Path:
     """Refuse, before any work starts, an output folder that cannot be written: an existing file, a path under
     a file, or a read-only place. The folder itself is created later, by whoever writes into it."""
-    from emopillars.cli.main import CLIError
-
     target = Path(path)
     if target.exists() and not target.is_dir():
         raise CLIError(f"{option} {path} is an existing file, not a folder: give a folder (created if missing)")
@@ -176,8 +176,6 @@ def check_output_dir(path: str | Path, option: str) -> Path:
 def check_output_file(path: str | Path, option: str) -> Path:
     """Refuse, before any work starts, an output file that cannot be written: an existing folder, a path under
     a file, or a read-only place. Missing parent folders are created when the file is written."""
-    from emopillars.cli.main import CLIError
-
     target = Path(path)
     if target.is_dir():
         raise CLIError(f"{option} {path} is a folder; give a file name")

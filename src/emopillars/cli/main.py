@@ -17,10 +17,9 @@ from pathlib import Path
 
 import emopillars
 from emopillars import cli as cli_package
+from emopillars.cli._errors import CLIError
 
-
-class CLIError(Exception):
-    """A user-facing error: printed as one line, exit status 2, no traceback."""
+__all__ = ["CLIError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
