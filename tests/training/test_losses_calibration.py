@@ -67,7 +67,9 @@ def test_auto_policy_keeps_global_when_per_class_gains_nothing_out_of_sample():
 
 def test_model_aliases_and_missing_mpnet_parts(minilm_path, tmp_path, monkeypatch):
     assert resolve_model("minilm") == minilm_path
-    assert resolve_model(str(tmp_path)) == str(tmp_path)
+    assert resolve_model(minilm_path) == minilm_path  # a model folder passes through (checked)
+    with pytest.raises(ValueError, match="it is empty"):  # an empty folder is refused, not handed to transformers
+        resolve_model(str(tmp_path))
     assert resolve_model("roberta-large") == "roberta-large"  # hub ids pass through
     monkeypatch.setenv("EMOPILLARS_CACHE", str(tmp_path))
     import importlib.metadata

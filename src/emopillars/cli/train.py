@@ -126,7 +126,8 @@ def register(subparsers) -> None:
         "--bf16",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="bf16 autocast (default: on with CUDA support, off on CPU)",
+        field="bf16",
+        help="force bf16 autocast on (--bf16) or off (--no-bf16); auto: on where the hardware has native bf16",
     )
     option("--seed", type=nonnegative_int, field="seed", help="random seed")
     option("--resume", action="store_true", default=None, help="continue from OUT/checkpoint")
