@@ -33,7 +33,7 @@ def detect_format(path: str | Path) -> str:
     require_nonempty(path)
     suffix = path.suffix.lower()
     lines = _head_lines(path)
-    if suffix in JSON_SUFFIXES or lines[0].lstrip().startswith(("{", "[")):
+    if suffix in JSON_SUFFIXES or _looks_like_json(lines[0]):
         return _detect_json(lines[0])
     first = lines[0]
     if "\t" in first:
@@ -88,6 +88,20 @@ def _head_lines(path: Path) -> list[str]:
     if len(head) == _PEEK_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut
     return lines
+
+
+def _looks_like_json(first_line: str) -> bool:
+    """JSON in a file without a JSON extension: a first line that parses as an object or array, or opens one
+    alone. A text that merely starts with a bracket (GoEmotions' ``[NAME] sees all``) is not JSON."""
+    line = first_line.strip()
+    if line in ("[", "{"):
+        return True
+    if not line.startswith(("{", "[")):
+        return False
+    try:
+        return isinstance(json.loads(line), dict | list)
+    except json.JSONDecodeError:
+        return False
 
 
 def _detect_json(first_line: str) -> str:
