@@ -293,7 +293,6 @@ MODEL_KEYWORDS = {
 def table_faults(ctx: Context, stem: str, rows: list[str], n_good: int) -> list[tuple]:
     """Bad variants of a GoEmotions TSV: (case name, path, expect, keywords, names, extra argv, expected count)."""
     good = ctx.tsv(rows)
-    rng = random.Random(7)
     first_text, first_labels, first_id = rows[0].split("\t")
     path = ctx.files / stem
     cases: list[tuple] = []
@@ -313,7 +312,7 @@ def table_faults(ctx: Context, stem: str, rows: list[str], n_good: int) -> list[
     add("empty file", b"", keywords=("empty",))
     add("whitespace only", "  \n\n\t\n", keywords=("empty",))
     add("byte-order mark only", b"\xef\xbb\xbf", keywords=("empty",))
-    add("binary garbage", bytes(rng.randrange(256) for _ in range(4096)), keywords=("UTF-8", "binary", "NUL"))
+    add("binary garbage", garbage(7, 4096), keywords=("UTF-8", "binary", "NUL"))
     add("NUL byte in a text", good.replace(first_text, first_text[:5] + "\x00" + first_text[5:], 1), keywords=("NUL",))
     latin = good + "Caf\u00e9 cr\u00e8me, tr\u00e8s bien\t0\tlatin1\n"
     add("latin-1 row", latin.encode("latin-1", errors="replace"), keywords=("UTF-8",))
@@ -364,6 +363,12 @@ def synthetic_record(i: int, **changes) -> dict:
     }
     record.update(changes)
     return {key: value for key, value in record.items() if value is not ...}
+
+
+def garbage(seed: int, size: int) -> bytes:
+    """``size`` random bytes (not UTF-8: random bytes almost never are)."""
+    rng = random.Random(seed)
+    return bytes(rng.randrange(256) for _ in range(size))
 
 
 def jsonl(records: list) -> str:
@@ -581,14 +586,14 @@ def predict_cases(ctx: Context) -> list[Case]:
         "empty .txt": (b"", "error", ("empty",), None),
         "blank lines only .txt": (b"\n\n  \n", "error", ("empty", "no examples"), None),
         "latin-1 .txt": ("Caf\u00e9\nna\u00efve\n".encode("latin-1"), "error", ("UTF-8",), None),
-        "binary .txt": (bytes(random.Random(3).randrange(256) for _ in range(2048)), "error", ("UTF-8", "NUL"), None),
+        "binary .txt": (garbage(3, 2048), "error", ("UTF-8", "NUL"), None),
         "NUL byte in a .txt": (b"fine\nbro\x00ken\n", "error", ("NUL",), None),
         ".txt with a byte-order mark": (b"\xef\xbb\xbf" + "\n".join(texts).encode() + b"\n", "ok", (), 3),
         ".txt with CRLF": ("\r\n".join(texts).encode() + b"\r\n", "ok", (), 3),
         ".txt with a 5 MB line": (("z" * 5_000_000 + "\nshort\n").encode(), "ok", (), 2),
     }
     for name, (content, expect, keywords, count) in plain.items():
-        path = ctx.write(f"predict/plain/{name.replace(' ', '_')}.txt", content)
+        path = ctx.write(f"predict/plain/{name.replace(' ', '_').lstrip('.')}.txt", content)
         output = ctx.out("predict.jsonl")
         first = "I love it" if "mark" in name else None
         cases.append(
@@ -674,7 +679,7 @@ def adapt_cases(ctx: Context) -> list[Case]:
         "row with an extra field": (csv_text(good_rows) + "a,joy,extra\n", ("fields",)),
         "5 MB text field": (csv_text(good_rows) + '"' + "w" * 5_000_000 + '",joy\n', ("field limit",)),
         "two labels in a single-label task": (csv_text(good_rows) + '"x","joy,anger"\n', ("single-label",)),
-        "binary garbage": (bytes(random.Random(5).randrange(256) for _ in range(2048)), ("UTF-8", "NUL")),
+        "binary garbage": (garbage(5, 2048), ("UTF-8", "NUL")),
     }
     for name, (content, keywords) in files.items():
         path = ctx.files / "adapt" / f"{name.replace(' ', '_')}.csv"
@@ -758,7 +763,7 @@ def synthesize_cases(ctx: Context, stub_url: str | None) -> list[Case]:
         "broken JSON line": ("corpus.jsonl", jsonl([{"id": "1", "text": story}, '{"id": "2", "text": ']),
                              ("JSON",)),
         "a line that is an array": ("corpus.jsonl", jsonl([[1, 2]]), ("object",)),
-        "binary garbage": ("corpus.jsonl", bytes(random.Random(9).randrange(256) for _ in range(2048)),
+        "binary garbage": ("corpus.jsonl", garbage(9, 2048),
                            ("UTF-8", "JSON")),
         "CSV with a 5 MB field": ("corpus.csv", 'id,text\n1,"' + "s" * 5_000_000 + '"\n', ("field",)),
         "CSV without a text column": ("corpus.csv", "id,body\n1,hello\n", ("text",)),
