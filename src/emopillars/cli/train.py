@@ -45,6 +45,8 @@ CONFIG_OPTIONS: dict[str, str] = {
     "init_from": "init_from",
     "head": "head",
     "threads": "num_threads",
+    "fp16": "fp16",
+    "gradient_checkpointing": "gradient_checkpointing",
 }
 """argparse dest -> ``TrainConfig`` field. Options left unset are not passed: ``TrainConfig``'s defaults apply."""
 
@@ -129,6 +131,20 @@ def register(subparsers) -> None:
         field="bf16",
         help="force bf16 autocast on (--bf16) or off (--no-bf16); auto: on where the hardware has native bf16",
     )
+    option(
+        "--fp16",
+        action="store_true",
+        default=None,
+        field="fp16",
+        help="fp16 autocast with loss scaling (GPUs without bf16)",
+    )
+    option(
+        "--gradient-checkpointing",
+        action="store_true",
+        default=None,
+        field="gradient_checkpointing",
+        help="recompute activations in backward: less memory",
+    )
     option("--seed", type=nonnegative_int, field="seed", help="random seed")
     option("--resume", action="store_true", default=None, help="continue from OUT/checkpoint")
     option(
@@ -175,6 +191,10 @@ def run(args) -> int:
     if config.context_aware and not train_data.has_context:
         log.warning("--context-aware, but the training data has no contexts: inputs are utterances only")
     result = train(config, train_data, dev_data, progress=not args.no_progress)
+    from emopillars.training.distributed import launcher_world
+
+    if launcher_world()[0] != 0:  # under torchrun: rank 0 alone reports
+        return 0
     summary = {
         "model_dir": result.model_dir,
         "policy": result.policy.kind,
