@@ -33,8 +33,9 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q
 
+# Long real-model tests (real trainings on GoEmotions; minutes each on a 2-core CPU), left out of `make test`.
 test-slow: setup
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m "slow and not gpu"
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

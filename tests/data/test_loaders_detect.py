@@ -68,3 +68,16 @@ def test_hub_is_a_clear_error_offline(monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     with pytest.raises(ValueError, match="could not load hf:nobody/no-such-dataset"):
         load("hf:nobody/no-such-dataset")
+
+
+def test_a_text_starting_with_a_bracket_is_not_json(tmp_path):
+    """GoEmotions rows often start with "[NAME]": such a file is still the TSV it looks like."""
+    from emopillars.data.loaders import detect_format, load
+
+    path = tmp_path / "dev.tsv"
+    path.write_text("[NAME] sees all\t27\tef14a5b\n{not json} either\t0,15\teeezvpp\n", encoding="utf-8")
+    assert detect_format(path) == "goemotions"
+    assert [e.text for e in load(path)] == ["[NAME] sees all", "{not json} either"]
+    json_in_txt = tmp_path / "rows.txt"
+    json_in_txt.write_text('{"text": "hi", "label": "joy"}\n', encoding="utf-8")
+    assert detect_format(json_in_txt) == "generic_jsonl"

@@ -70,8 +70,11 @@ def test_hub_card_parser_reads_metadata_and_eval_results(card_model):
     card = hub.ModelCard.load(card_model / "README.md")
     assert card.data.pipeline_tag == "text-classification"
     results = card.data.eval_results
-    assert results and results[0].metric_type == "f1"
-    assert results[0].dataset_type == "google-research-datasets/go_emotions"
+    assert (
+        results
+        and results[0].metric_type == "f1"
+        and results[0].dataset_type == "google-research-datasets/go_emotions"
+    )
     assert results[0].dataset_split == "dev"
 
 

@@ -4,29 +4,23 @@ ISEAR holds 7,666 rows but only 7,502 distinct texts; a plain stratified split w
 text on both sides, so a model would be tested on sentences it was trained on. Groups are the
 normalized text (or ``Example.group``, a dialogue id). ISEAR's placeholder non-answers (85 "no response"
 rows and a dozen like "Doesn't apply.", see ``NON_ANSWERS``) are one group, whatever their spelling or
-label, unless the protocol drops them.
+label, unless the protocol drops them. Text identity is :func:`emopillars.data.text.normalize_text`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from emopillars.data.example import Example, LabeledData
+from emopillars.data.text import normalize_text
 
-_NON_WORD = re.compile(r"[^\w]+")
 # Normalized placeholder answers seen in ISEAR ("[ No response.]" x78, "NO RESPONSE." x7, "[ No reponse.]",
 # "Doesn't apply.", "Blank.", ...). Cross-references like "[ Same as in anger.]" are left alone.
 NON_ANSWERS = frozenset(
     {"no response", "no reponse", "no description", "not applicable", "doesn t apply", "blank", "none", "nothing"}
 )
-
-
-def normalize_text(text: str) -> str:
-    """Lower-case, punctuation and whitespace collapsed: the identity used to keep duplicates together."""
-    return _NON_WORD.sub(" ", text.lower()).strip()
 
 
 def is_non_answer(text: str) -> bool:

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from emopillars.adapt.custom import load_custom
 from emopillars.adapt.dialogue import load_dialogues
 from emopillars.adapt.folds import carve_dev, drop_non_answers, group_keys, kfold, stratify_labels
 from emopillars.adapt.heads import HeadPolicy, argmax_predictions, fit_threshold_policy
 from emopillars.adapt.tasks import TaskSpec, load_task
 from emopillars.data.example import LabeledData
+from emopillars.data.loaders import FORMATS, load, options_of, register_format
 from emopillars.taxonomy import LABELS
 
 log = logging.getLogger("emopillars.adapt")
@@ -39,6 +39,8 @@ DEFAULT_PROFILES: dict[str, dict] = {
     "quick": {"epochs": 1, "limit": 4000, "max_length": 64, "bf16": True},
 }
 """Fallback profile settings; a task's own ``profiles`` entry overrides them key by key."""
+
+register_format("dialogue", load_dialogues)  # task format ``dialogue``: every task split loads through ``load``
 
 RESULT_FILE = "result.json"
 RUN_METRICS = "metrics.json"
@@ -91,14 +93,11 @@ def load_split(task: TaskSpec, split: str) -> LabeledData:
     """The task's ``split`` file as ``LabeledData`` over exactly ``task.labels`` (in that order)."""
     path = task.path(split)
     options = dict(task.loader_options)
-    if task.format == "custom":
-        data = load_custom(path, task.labels, multi_label=task.multi_label, **options)
-    elif task.format == "dialogue":
-        data = load_dialogues(path, task.labels, multi_label=task.multi_label, **options)
-    else:
-        from emopillars.data.loaders import load
-
-        data = load(path, task.format, **options)
+    accepted = options_of(task.format) if task.format in FORMATS else []
+    for key, value in (("labels", list(task.labels)), ("multi_label", task.multi_label)):
+        if key in accepted:  # formats with a label list (custom, dialogue, generic) read the task's
+            options.setdefault(key, value)
+    data = load(path, task.format, **options)
     missing = set(data.label_names) - set(task.labels)
     if missing:
         raise ValueError(f"task {task.name}: {path} has labels {sorted(missing)} that the task does not list")

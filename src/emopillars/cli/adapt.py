@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
+from emopillars.cli._options import (
+    LibraryDefaultsFormatter,
+    check_output_dir,
+    given,
+    int_at_least,
+    learning_rate,
+    library_default,
+    nonnegative_int,
+    positive_int,
+)
+
 ORDER = 40
+ADAPT = "emopillars.adapt.run:adapt"
 
 
 def register(subparsers) -> None:
@@ -19,46 +30,49 @@ def register(subparsers) -> None:
         description="Start from a checkpoint trained by emopillars (e.g. on synthetic data) or a plain encoder, "
         "fine-tune on the task's training data and report the protocol's metrics. "
         f"Shipped tasks: {', '.join(shipped_tasks())}; or give a task YAML.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=LibraryDefaultsFormatter,
     )
     parser.add_argument("--task", required=True, help="task name or task YAML path")
-    parser.add_argument("--from", dest="start", default="minilm", help="checkpoint dir, encoder dir, alias or hub id")
+    library_default(
+        parser.add_argument("--from", dest="start", help="checkpoint dir, encoder dir, alias or hub id"),
+        "emopillars.training.config:TrainConfig",
+        "model",
+    )
     parser.add_argument("--out", required=True, help="output folder (result.json, per-run metrics, models)")
-    parser.add_argument("--head", choices=HEAD_POLICIES, default="keep", help="keep the 28-label head or a new one")
-    parser.add_argument("--epochs", type=int, default=None, help="override the task's / profile's epochs")
-    parser.add_argument("--limit", type=int, default=None, help="at most N training rows per run (random, seeded)")
-    parser.add_argument("--seed", type=int, default=13, help="training seed (folds use the protocol's own seed)")
-    parser.add_argument("--profile", choices=PROFILES, default="full", help="quick: fewer epochs/rows, shorter inputs")
-    parser.add_argument("--max-length", type=int, default=None, help="override the maximum input length in tokens")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the training batch size")
-    parser.add_argument("--lr", type=float, default=None, help="override the learning rate")
+    library_default(
+        parser.add_argument("--head", choices=HEAD_POLICIES, help="keep the 28-label head or a new one"), ADAPT, "head"
+    )
+    parser.add_argument("--epochs", type=positive_int, help="override the task's / profile's epochs")
+    parser.add_argument("--limit", type=positive_int, help="at most N training rows per run (random, seeded)")
+    library_default(
+        parser.add_argument("--seed", type=nonnegative_int, help="training seed (folds use the protocol's own seed)"),
+        ADAPT,
+        "seed",
+    )
+    library_default(
+        parser.add_argument("--profile", choices=PROFILES, help="quick: fewer epochs/rows, shorter inputs"),
+        ADAPT,
+        "profile",
+    )
+    parser.add_argument("--max-length", type=int_at_least(8), help="override the maximum input length in tokens")
+    parser.add_argument("--batch-size", type=positive_int, help="override the training batch size")
+    parser.add_argument("--lr", type=learning_rate, help="override the learning rate")
     parser.add_argument("--keep-models", action="store_true", help="keep every fold's model (k-fold tasks)")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from emopillars.adapt.run import adapt
+    from emopillars.training.config import TrainConfig
 
-    overrides = {
-        key: value
-        for key, value in {"max_length": args.max_length, "batch_size": args.batch_size, "lr": args.lr}.items()
-        if value is not None
-    }
-    for name in ("epochs", "limit"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name} must be a positive integer")
+    check_output_dir(args.out, "--out")
     result = adapt(
         args.task,
-        args.start,
-        head=args.head,
-        seed=args.seed,
-        profile=args.profile,
+        args.start if args.start is not None else TrainConfig.model,
         out_dir=args.out,
-        epochs=args.epochs,
-        limit=args.limit,
-        overrides=overrides,
+        overrides=given(args, ["max_length", "batch_size", "lr"]),
         keep_models=True if args.keep_models else None,
+        **given(args, ["head", "seed", "profile", "epochs", "limit"]),
     )
     print(f"task {result['task']} from {result['start']} (head {result['head']}, profile {result['profile']})")
     print(f"protocol: {result['protocol']}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from emopillars.cli._options import check_output_dir, positive_int
+
 ORDER = 45
 
 
@@ -20,8 +22,8 @@ def register(subparsers) -> None:
     parser.add_argument("suite", help="suite YAML (e.g. benchmarks/suite_quick.yaml)")
     parser.add_argument("--out", default=None, help="output folder (default: the suite's out_dir)")
     parser.add_argument("--profile", choices=PROFILES, default=None, help="override the suite's profile")
-    parser.add_argument("--limit", type=int, default=None, help="smoke run: at most N training rows per run")
-    parser.add_argument("--epochs", type=int, default=None, help="override epochs for every cell")
+    parser.add_argument("--limit", type=positive_int, default=None, help="smoke run: at most N training rows per run")
+    parser.add_argument("--epochs", type=positive_int, default=None, help="override epochs for every cell")
     parser.add_argument(
         "--start",
         action="append",
@@ -36,10 +38,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from emopillars.adapt.suite import run_suite
 
-    for name in ("epochs", "limit"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name} must be a positive integer")
+    if args.out is not None:
+        check_output_dir(args.out, "--out")
     starts = {}
     for item in args.start:
         name, sep, path = item.partition("=")

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import json
+import sys
 
+from emopillars.cli._options import LibraryDefaultsFormatter, check_output_dir, given, positive_int, writing
 from emopillars.cli.train import add_data_options, add_inference_options
 
 ORDER = 30
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("evaluate", help="evaluate a trained classifier (macro/micro-F1, per class)")
+    p = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a trained classifier (macro/micro-F1, per class)",
+        formatter_class=LibraryDefaultsFormatter,
+    )
     p.add_argument("--model", required=True, help="model directory written by `emopillars train`")
     p.add_argument("--data", required=True, help="labelled data file")
     p.add_argument("--report", required=True, help="output folder for metrics.json, report.md, per_class_f1.png")
     add_data_options(p)
     p.add_argument("--split", help="synthetic JSONL: which split to evaluate")
-    p.add_argument("--limit", type=int, help="evaluate the first N rows only")
-    add_inference_options(p)
-    p.add_argument(
-        "--backend",
-        choices=["auto", "torch", "onnx"],
-        default="auto",
-        help="runtime (auto: ONNX for an exported folder)",
-    )
+    p.add_argument("--limit", type=positive_int, help="evaluate the first N rows only (N >= 1)")
+    add_inference_options(p, "emopillars.training.evaluate:evaluate_model")
     p.set_defaults(func=run)
 
 
@@ -33,16 +33,20 @@ def run(args) -> int:
     from emopillars.serving.predictor import EmotionClassifier
     from emopillars.training.evaluate import evaluate_model
 
+    check_output_dir(args.report, "--report")
     data = load(args.data, args.format, skip_bad=args.skip_bad, variant=args.variant, split=args.split)
-    if args.limit:
+    if not data.label_names:
+        raise ValueError(f"{args.data} holds no labels: evaluate needs labelled data (predict takes plain texts)")
+    if args.limit is not None:
         data = data.subset(range(min(args.limit, len(data))))
     classifier = EmotionClassifier.load(
-        args.model, bf16=args.bf16, num_threads=args.threads, policy=args.threshold_policy, backend=args.backend
+        args.model, bf16=args.bf16, num_threads=args.threads, policy=args.threshold_policy, **given(args, ["backend"])
     )
     if classifier.context_aware and not data.has_context:
-        print("note: a context-aware model evaluated on data without contexts")
-    metrics = evaluate_model(classifier, data, batch_size=args.batch_size, progress=True)
-    paths = write_report(metrics, args.report, title=f"Evaluation of {args.model} on {args.data}")
+        print("note: a context-aware model evaluated on data without contexts", file=sys.stderr)
+    metrics = evaluate_model(classifier, data, progress=True, **given(args, ["batch_size"]))
+    with writing(args.report):
+        paths = write_report(metrics, args.report, title=f"Evaluation of {args.model} on {args.data}")
     headline = {k: metrics[k] for k in ("macro_f1", "micro_f1", "emocontext_micro_f1", "accuracy") if k in metrics}
     headline.update({"n_examples": metrics["n_examples"], "decision": metrics["decision"]})
     headline["report"] = {kind: str(path) for kind, path in paths.items()}

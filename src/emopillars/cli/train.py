@@ -6,8 +6,58 @@ import argparse
 import json
 import logging
 
+from emopillars.cli._options import (
+    LibraryDefaultsFormatter,
+    check_output_dir,
+    given,
+    int_at_least,
+    learning_rate,
+    library_default,
+    nonnegative_float,
+    nonnegative_int,
+    positive_int,
+)
+
 ORDER = 20
 log = logging.getLogger(__name__)
+
+
+TRAIN_CONFIG = "emopillars.training.config:TrainConfig"
+
+CONFIG_OPTIONS: dict[str, str] = {
+    "model": "model",
+    "out": "output_dir",
+    "epochs": "epochs",
+    "lr": "lr",
+    "head_lr": "head_lr",
+    "batch_size": "batch_size",
+    "grad_accum": "grad_accum",
+    "max_length": "max_length",
+    "context_aware": "context_aware",
+    "soft": "soft_targets",
+    "pos_weight": "pos_weight",
+    "limit": "limit",
+    "dev_limit": "dev_limit",
+    "seed": "seed",
+    "bf16": "bf16",
+    "resume": "resume",
+    "threshold_policy": "threshold_policy",
+    "init_from": "init_from",
+    "head": "head",
+    "threads": "num_threads",
+    "fp16": "fp16",
+    "gradient_checkpointing": "gradient_checkpointing",
+}
+"""argparse dest -> ``TrainConfig`` field. Options left unset are not passed: ``TrainConfig``'s defaults apply."""
+
+SAME_AS_LR = "same"
+
+
+def head_lr(text: str) -> float | str:
+    """``--head-lr``: a learning rate, or ``same`` (the body's ``--lr``)."""
+    if text.strip().lower() == SAME_AS_LR:
+        return SAME_AS_LR
+    return learning_rate(text)
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -16,62 +66,115 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", choices=["orig", "corig", "crewr"], help="synthetic JSONL: which text/context")
 
 
-def add_inference_options(parser: argparse.ArgumentParser) -> None:
-    """Options of every command that runs a trained classifier (evaluate, predict)."""
+def add_inference_options(parser: argparse.ArgumentParser, owner: str) -> None:
+    """Options of every command that runs a trained classifier (evaluate, predict); ``owner`` holds the
+    library default of ``batch_size`` shown in the help."""
     parser.add_argument(
         "--threshold-policy",
         choices=["global", "per_class", "argmax"],
         help="override the decision policy saved with the model",
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    library_default(
+        parser.add_argument("--batch-size", type=positive_int, help="examples per batch"), owner, "batch_size"
+    )
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast inference")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--threads", type=positive_int, help="torch CPU threads")
+    library_default(
+        parser.add_argument(
+            "--backend", choices=["auto", "torch", "onnx"], help="runtime (auto: ONNX for an exported folder)"
+        ),
+        "emopillars.serving.predictor:EmotionClassifier.load",
+        "backend",
+    )
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("train", help="fine-tune an emotion classifier (multi-label, sigmoid + BCE)")
-    p.add_argument("--train", required=True, help="training data file")
-    p.add_argument("--dev", help="dev data file (per-epoch evaluation, best checkpoint, threshold calibration)")
-    p.add_argument("--out", required=True, help="output model directory")
-    p.add_argument("--model", default="minilm", help="minilm (default), mpnet, a local model dir or a hub id")
+    p = subparsers.add_parser(
+        "train",
+        help="fine-tune an emotion classifier (multi-label, sigmoid + BCE)",
+        formatter_class=LibraryDefaultsFormatter,
+    )
+
+    def option(*names: str, field: str | None = None, **kwargs) -> None:
+        action = p.add_argument(*names, **kwargs)
+        if field:
+            library_default(action, TRAIN_CONFIG, field)
+
+    option("--train", required=True, help="training data file")
+    option("--dev", help="dev data file (per-epoch evaluation, best checkpoint, threshold calibration)")
+    option("--out", required=True, help="output model directory")
+    option("--model", field="model", help="minilm, mpnet, a local model dir or a hub id")
     add_data_options(p)
-    p.add_argument("--dev-format", help="format of the dev file (default: --format, else detected)")
-    p.add_argument("--train-split", help="synthetic JSONL: split to train on (train/dev/test)")
-    p.add_argument("--dev-split", help="synthetic JSONL: split to calibrate on")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--limit", type=int, help="use at most N training rows (dev shrinks in proportion)")
-    p.add_argument("--dev-limit", type=int, help="use at most N dev rows")
-    p.add_argument("--context-aware", action="store_true", help="encode (context [+ character], utterance) pairs")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default from TrainConfig)")
-    p.add_argument("--head-lr", type=float, help="separate learning rate for the pooler and classifier")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
-    p.add_argument("--max-length", type=int, help="max tokens per input (default 128, context-aware 256)")
-    p.add_argument("--soft", action="store_true", help="train on soft label levels instead of 0/1 targets")
-    p.add_argument("--pos-weight", type=float, help="cap of the positive-class weight sqrt(neg/pos); 0 = off")
-    p.add_argument(
+    option("--dev-format", help="format of the dev file (default: --format, else detected)")
+    option("--train-split", help="synthetic JSONL: split to train on (train/dev/test)")
+    option("--dev-split", help="synthetic JSONL: split to calibrate on")
+    option("--epochs", type=positive_int, field="epochs", help="training epochs")
+    option("--limit", type=positive_int, help="use at most N training rows (dev shrinks in proportion)")
+    option("--dev-limit", type=positive_int, help="use at most N dev rows")
+    option(
+        "--context-aware", action="store_true", default=None, help="encode (context [+ character], utterance) pairs"
+    )
+    option("--lr", type=learning_rate, field="lr", help="learning rate of the encoder")
+    option(
+        "--head-lr",
+        type=head_lr,
+        field="head_lr",
+        help=f"learning rate of the pooler and classifier, or '{SAME_AS_LR}' for --lr",
+    )
+    option("--batch-size", type=positive_int, field="batch_size", help="examples per batch")
+    option("--grad-accum", type=positive_int, field="grad_accum", help="gradient accumulation steps")
+    option("--max-length", type=int_at_least(8), help="max tokens per input (default 128, context-aware 256)")
+    option("--soft", action="store_true", default=None, help="train on soft label levels instead of 0/1 targets")
+    option(
+        "--pos-weight",
+        type=nonnegative_float,
+        field="pos_weight",
+        help="cap (>= 1) of the positive-class weight sqrt(neg/pos); 0 = off",
+    )
+    option(
         "--bf16",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="bf16 autocast (default: on with CUDA support, off on CPU)",
+        field="bf16",
+        help="force bf16 autocast on (--bf16) or off (--no-bf16); auto: on where the hardware has native bf16",
     )
-    p.add_argument("--fp16", action="store_true", help="fp16 autocast with loss scaling (GPUs without bf16)")
-    p.add_argument(
-        "--gradient-checkpointing", action="store_true", help="recompute activations in backward: less memory"
+    option(
+        "--fp16",
+        action="store_true",
+        default=None,
+        field="fp16",
+        help="fp16 autocast with loss scaling (GPUs without bf16)",
     )
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
-    p.add_argument(
+    option(
+        "--gradient-checkpointing",
+        action="store_true",
+        default=None,
+        field="gradient_checkpointing",
+        help="recompute activations in backward: less memory",
+    )
+    option("--seed", type=nonnegative_int, field="seed", help="random seed")
+    option("--resume", action="store_true", default=None, help="continue from OUT/checkpoint")
+    option(
         "--threshold-policy",
         choices=["auto", "global", "per_class", "argmax"],
-        default="auto",
+        field="threshold_policy",
         help="decision policy saved with the model (auto: better one by cross-fitted dev macro-F1)",
     )
-    p.add_argument("--init-from", help="a model directory trained earlier to continue from")
-    p.add_argument("--head", choices=["new", "keep"], default="new", help="with --init-from: new or kept head")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    option("--init-from", help="a model directory trained earlier to continue from")
+    option("--head", choices=["new", "keep"], field="head", help="with --init-from: new or kept head")
+    option("--threads", type=positive_int, help="torch CPU threads (default: all cores)")
+    option("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def build_config(args):
+    """The ``TrainConfig`` of a parsed ``train`` command line: given options only, the rest its defaults."""
+    from emopillars.training.config import TrainConfig
+
+    options = given(args, CONFIG_OPTIONS)
+    if options.get("head_lr") == SAME_AS_LR:
+        options["head_lr"] = None
+    return TrainConfig(**options)
 
 
 def load_data(path, fmt, args, split=None):
@@ -81,40 +184,18 @@ def load_data(path, fmt, args, split=None):
 
 
 def run(args) -> int:
-    from emopillars.training import TrainConfig, train
-
-    options = {
-        "model": args.model,
-        "output_dir": args.out,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "grad_accum": args.grad_accum,
-        "max_length": args.max_length,
-        "context_aware": args.context_aware,
-        "soft_targets": args.soft,
-        "limit": args.limit,
-        "dev_limit": args.dev_limit,
-        "seed": args.seed,
-        "bf16": args.bf16,
-        "resume": args.resume,
-        "threshold_policy": args.threshold_policy,
-        "init_from": args.init_from,
-        "head": args.head,
-        "num_threads": args.threads,
-        "head_lr": args.head_lr,
-        "fp16": args.fp16,
-        "gradient_checkpointing": args.gradient_checkpointing,
-    }
-    if args.lr is not None:
-        options["lr"] = args.lr
-    if args.pos_weight is not None:
-        options["pos_weight"] = args.pos_weight
-    config = TrainConfig(**options)
+    # Cheap checks first (output folder, data files), so bad input fails in a second, before torch is imported.
+    check_output_dir(args.out, "--out")
     train_data = load_data(args.train, args.format, args, split=args.train_split)
     dev_data = load_data(args.dev, args.dev_format or args.format, args, split=args.dev_split) if args.dev else None
-    if train_data.has_context and not args.context_aware:
+    if not train_data.label_names:
+        raise ValueError(f"{args.train} holds no labels: train needs labelled data")
+    config = build_config(args)
+    from emopillars.training import train
+
+    if train_data.has_context and not config.context_aware:
         log.info("the training data has contexts; they are ignored unless you pass --context-aware")
-    if args.context_aware and not train_data.has_context:
+    if config.context_aware and not train_data.has_context:
         log.warning("--context-aware, but the training data has no contexts: inputs are utterances only")
     result = train(config, train_data, dev_data, progress=not args.no_progress)
     from emopillars.training.distributed import launcher_world

@@ -5,11 +5,11 @@ Every synthesis step fills some fields; the dataset on disk is JSON lines of thi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from emopillars.files import atomic_write_json
 from emopillars.taxonomy import POSITIVE_THRESHOLD
 
 SCHEMA_VERSION = "1.0"
@@ -54,6 +54,5 @@ class SyntheticRecord(BaseModel):
 
 
 def write_schema(path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(json.dumps(SyntheticRecord.json_schema(), indent=2) + "\n")
-    return path
+    """Write the JSON schema of :class:`SyntheticRecord` to ``path`` atomically."""
+    return atomic_write_json(Path(path), SyntheticRecord.json_schema())

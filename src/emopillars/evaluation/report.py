@@ -6,12 +6,15 @@ pyplot backend of the calling program.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from emopillars.files import atomic_write_bytes, atomic_write_text
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
@@ -41,8 +44,8 @@ def write_report(metrics: dict[str, Any], out_dir: str | Path, title: str = "Eva
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"metrics": out / METRICS_FILE, "markdown": out / REPORT_FILE, "chart": out / CHART_FILE}
-    paths["metrics"].write_text(json.dumps(metrics, indent=2, default=_json_default) + "\n")
-    paths["markdown"].write_text(render_markdown(metrics, title, chart=CHART_FILE))
+    atomic_write_text(paths["metrics"], json.dumps(metrics, indent=2, default=_json_default) + "\n")
+    atomic_write_text(paths["markdown"], render_markdown(metrics, title, chart=CHART_FILE))
     plot_per_class_f1(metrics, paths["chart"], title=title)
     return paths
 
@@ -99,9 +102,9 @@ def plot_per_class_f1(metrics: dict[str, Any], path: str | Path, title: str = "P
     axes.legend(loc="lower right", fontsize=8)
     axes.set_title(title, fontsize=10)
     figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, format="png")
-    return path
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def _inline(value: Any) -> str:

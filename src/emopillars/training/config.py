@@ -142,10 +142,12 @@ class TrainConfig:
         return cls(**kwargs)
 
     def save(self, directory: str | Path) -> Path:
+        """Write ``training_config.json`` into ``directory`` atomically (never half a file)."""
+        from emopillars.files import atomic_write_json
+
         path = Path(directory) / CONFIG_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return path
+        return atomic_write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, directory: str | Path) -> TrainConfig:

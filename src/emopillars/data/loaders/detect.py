@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from emopillars.data.loaders import emocontext, emopillars_csv, isear
-from emopillars.data.loaders._rows import ENCODING, require_nonempty
+from emopillars.data.loaders._rows import ENCODING, first_undecodable, require_nonempty
 from emopillars.data.loaders.errors import DataFormatError
 
 HUB_PREFIX = "hf:"
@@ -33,7 +33,7 @@ def detect_format(path: str | Path) -> str:
     require_nonempty(path)
     suffix = path.suffix.lower()
     lines = _head_lines(path)
-    if suffix in JSON_SUFFIXES or lines[0].lstrip().startswith(("{", "[")):
+    if suffix in JSON_SUFFIXES or _looks_like_json(lines[0]):
         return _detect_json(lines[0])
     first = lines[0]
     if "\t" in first:
@@ -55,19 +55,53 @@ def detect_format(path: str | Path) -> str:
             return "generic_csv"
     raise DataFormatError(
         "cannot detect the format; pass --format (format=) with one of: goemotions, isear, emocontext, "
-        "emopillars_csv, synthetic, generic_csv, generic_jsonl",
+        "emopillars_csv, synthetic, generic, generic_csv, generic_jsonl, lines",
         path,
     )
+
+
+COMPRESSED = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"(\xb5/\xfd": "zstd"}
 
 
 def _head_lines(path: Path) -> list[str]:
     with path.open("rb") as handle:
         head = handle.read(_PEEK_BYTES)
+    for magic, kind in COMPRESSED.items():
+        if head.startswith(magic):
+            raise DataFormatError(f"is a {kind}-compressed file: decompress it first", path)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataFormatError("is UTF-16 text (it starts with a UTF-16 byte-order mark): re-save it as UTF-8", path)
+    try:
+        head.decode(ENCODING)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut by the peek: the loader would fail the same way
+            line, offset, reason = first_undecodable(path)
+            raise DataFormatError(
+                f"not valid UTF-8 text ({reason} at byte {offset}); re-save the file as UTF-8", path, line
+            ) from None
+    if b"\x00" in head:
+        raise DataFormatError(
+            "holds NUL bytes: is this a binary file?", path, head[: head.index(b"\x00")].count(b"\n") + 1
+        )
     text = head.decode(ENCODING, errors="replace")
     lines = [line for line in text.splitlines() if line.strip()]
     if len(head) == _PEEK_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut
     return lines
+
+
+def _looks_like_json(first_line: str) -> bool:
+    """JSON in a file without a JSON extension: a first line that parses as an object or array, or opens one
+    alone. A text that merely starts with a bracket (GoEmotions' ``[NAME] sees all``) is not JSON."""
+    line = first_line.strip()
+    if line in ("[", "{"):
+        return True
+    if not line.startswith(("{", "[")):
+        return False
+    try:
+        return isinstance(json.loads(line), dict | list)
+    except json.JSONDecodeError:
+        return False
 
 
 def _detect_json(first_line: str) -> str:

@@ -10,7 +10,15 @@ import csv
 from pathlib import Path
 
 from emopillars.data.example import Example, LabeledData
-from emopillars.data.loaders._rows import BadRows, decode_guard, open_text, require_examples, require_nonempty
+from emopillars.data.loaders._rows import (
+    BadRows,
+    csv_rows,
+    decode_guard,
+    open_text,
+    read_header,
+    require_examples,
+    require_nonempty,
+)
 from emopillars.data.loaders.errors import DataFormatError
 from emopillars.taxonomy import LABELS
 
@@ -25,10 +33,10 @@ def load_emopillars_csv(path: str | Path, *, skip_bad: bool = False) -> LabeledD
     width = len(HEADER)
     with open_text(path) as handle, decode_guard(path):
         reader = csv.reader(handle)
-        header = next(reader, None)
+        header = read_header(reader, path)
         if header is None or tuple(name.strip() for name in header) != HEADER:
             raise DataFormatError("Emo Pillars CSV needs the header text,0,1,...,27", path, 1)
-        for row in reader:
+        for row in csv_rows(reader, bad):
             if not row:
                 continue
             if len(row) != width:

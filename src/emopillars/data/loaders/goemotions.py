@@ -1,4 +1,8 @@
-"""GoEmotions TSV: ``text<TAB>label ids<TAB>comment id``, no header, default CSV quoting (some texts are quoted)."""
+"""GoEmotions TSV: ``text<TAB>label ids<TAB>comment id``, no header, default CSV quoting (some texts are quoted).
+
+Comment ids must be unique: a repeated id (a file concatenated twice, a bad merge) is a malformed row naming the
+id and both lines, skipped (keeping the first) with ``skip_bad``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,15 @@ import csv
 from pathlib import Path
 
 from emopillars.data.example import Example, LabeledData
-from emopillars.data.loaders._rows import BadRows, decode_guard, open_text, require_examples, require_nonempty
+from emopillars.data.loaders._rows import (
+    BadRows,
+    UniqueIds,
+    csv_rows,
+    decode_guard,
+    open_text,
+    require_examples,
+    require_nonempty,
+)
 from emopillars.taxonomy import LABELS
 
 
@@ -18,9 +30,10 @@ def load_goemotions(path: str | Path, *, skip_bad: bool = False) -> LabeledData:
     # Label cells repeat a lot ("27", "0,4"): parse each distinct cell once.
     parsed: dict[str, dict[str, float] | None] = {}
     examples: list[Example] = []
+    ids = UniqueIds(bad)
     with open_text(path) as handle, decode_guard(path):
         reader = csv.reader(handle, delimiter="\t")
-        for row in reader:
+        for row in csv_rows(reader, bad):
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != 3:
@@ -35,6 +48,8 @@ def load_goemotions(path: str | Path, *, skip_bad: bool = False) -> LabeledData:
                 continue
             if not text.strip():
                 bad.bad(reader.line_num, "empty text")
+                continue
+            if not ids.accept(comment_id.strip(), reader.line_num):
                 continue
             examples.append(Example(text=text, labels=dict(labels), id=comment_id or None))
     skipped = bad.finish()

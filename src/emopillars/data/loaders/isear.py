@@ -1,33 +1,32 @@
 """ISEAR CSV: a header with at least ``emotion`` and ``text`` (``id`` and other columns optional).
 
-``group`` is the normalised text, so that identical situation descriptions (ISEAR has some) can be kept in
-the same split or fold later, and scores are not inflated by a text seen in training.
+``group`` is the normalised text (:func:`emopillars.data.text.normalize_text`), so that identical situation
+descriptions (ISEAR has some) can be kept in the same split or fold later, and scores are not inflated by a
+text seen in training. Ids, when the file has an ``id`` column, must be unique.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 from emopillars.data.example import Example, LabeledData
 from emopillars.data.loaders._rows import (
     BadRows,
+    UniqueIds,
+    csv_rows,
     decode_guard,
     log,
     open_text,
+    read_header,
     require_examples,
     require_nonempty,
 )
 from emopillars.data.loaders.errors import DataFormatError
+from emopillars.data.text import normalize_text
 
 ISEAR_LABELS: tuple[str, ...] = ("joy", "fear", "anger", "sadness", "disgust", "shame", "guilt")
 NO_RESPONSE_PREFIX = "[ no response"
-
-
-def normalize_text(text: str) -> str:
-    """Lower-cased, whitespace-collapsed text: the key that groups identical texts."""
-    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def load_isear(path: str | Path, *, skip_bad: bool = False, drop_no_response: bool = False) -> LabeledData:
@@ -40,9 +39,10 @@ def load_isear(path: str | Path, *, skip_bad: bool = False, drop_no_response: bo
     bad = BadRows(path, skip_bad)
     examples: list[Example] = []
     dropped = 0
+    ids = UniqueIds(bad)
     with open_text(path) as handle, decode_guard(path):
         reader = csv.reader(handle)
-        header = next(reader, None)
+        header = read_header(reader, path)
         columns = {name.strip().lower(): i for i, name in enumerate(header or [])}
         missing = [name for name in ("emotion", "text") if name not in columns]
         if missing:
@@ -51,7 +51,7 @@ def load_isear(path: str | Path, *, skip_bad: bool = False, drop_no_response: bo
         i_id = columns.get("id")
         extras = [(name, i) for name, i in columns.items() if name not in {"emotion", "text", "id"}]
         width = len(header)
-        for row in reader:
+        for row in csv_rows(reader, bad):
             if not row:
                 continue
             if len(row) != width:
@@ -64,6 +64,8 @@ def load_isear(path: str | Path, *, skip_bad: bool = False, drop_no_response: bo
                 continue
             if not text:
                 bad.bad(reader.line_num, "empty text")
+                continue
+            if i_id is not None and not ids.accept(row[i_id].strip(), reader.line_num):
                 continue
             if drop_no_response and text.lower().startswith(NO_RESPONSE_PREFIX):
                 dropped += 1

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from emopillars.data.example import Example, LabeledData
 from emopillars.data.loaders._rows import (
     BadRows,
+    UniqueIds,
     decode_guard,
     log,
     open_text,
@@ -50,6 +51,7 @@ def load_synthetic(
     known = set(LABELS)
     examples: list[Example] = []
     without_context = 0
+    ids = UniqueIds(bad)
     with open_text(path) as handle, decode_guard(path):
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
@@ -63,6 +65,8 @@ def load_synthetic(
                 continue
             if any(not 0.0 <= level <= 1.0 for level in record.labels.values()):
                 bad.bad(line_no, "label levels must be in [0, 1]")
+                continue
+            if not ids.accept(record.record_id, line_no):
                 continue
             if split is not None and record.split != split:
                 continue
