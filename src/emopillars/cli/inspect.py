@@ -28,7 +28,7 @@ def register(subparsers) -> None:
         "--embed-limit",
         type=int,
         default=None,
-        help="embed at most this many utterances per similarity measure, whole characters sampled (default 3000; "
+        help="embed at most this many utterances per similarity measure, whole characters sampled (default 2000; "
         "0 = no limit)",
     )
     parser.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard for near duplicates")

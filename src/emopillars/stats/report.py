@@ -25,7 +25,7 @@ from emopillars.taxonomy import NEUTRAL
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EMBED_LIMIT = 3000
+DEFAULT_EMBED_LIMIT = 2000
 """At most this many texts are embedded per similarity measure (whole characters, seeded sample)."""
 
 
