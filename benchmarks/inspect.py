@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 from emopillars.settings import data_dir  # noqa: E402
 from emopillars.stats import diversity  # noqa: E402
 from emopillars.stats.embeddings import Embedder  # noqa: E402
-from emopillars.stats.paper import PAPER  # noqa: E402
+from emopillars.stats.paper import PAPER, PERCENT  # noqa: E402
 from emopillars.stats.report import ReportOptions, build_report, inspect_dataset  # noqa: E402
 from emopillars.stats.source import load_source  # noqa: E402
 from emopillars.synth import SynthesisConfig, synthesize  # noqa: E402
@@ -132,6 +132,33 @@ def statistics(run_dir: Path) -> dict:
     return build_report(load_source(run_dir), ReportOptions(embed_limit=None))
 
 
+def per_character_within(run_dir: Path, embedder: Embedder) -> dict[str, float]:
+    """Character id -> mean cosine similarity among its utterances asked to be neutral (2+ of them)."""
+    records = [r for r in load_source(run_dir).records if r.actor_id and r.requested_emotion == "neutral"]
+    by_actor: dict[str, list[str]] = {}
+    for record in records:
+        by_actor.setdefault(record.actor_id, []).append(record.text)
+    out = {}
+    for actor, texts in by_actor.items():
+        if len(texts) > 1:
+            out[actor] = diversity.group_similarity(embedder.encode(texts), [actor] * len(texts))["within"]
+    return out
+
+
+def paired(before: Path, after: Path) -> dict:
+    embedder = Embedder()
+    a, b = per_character_within(before, embedder), per_character_within(after, embedder)
+    common = sorted(set(a) & set(b))
+    diffs = [b[c] - a[c] for c in common]
+    return {
+        "characters": len(common),
+        "before": float(np.mean([a[c] for c in common])) if common else None,
+        "after": float(np.mean([b[c] for c in common])) if common else None,
+        "lower_after": sum(d < 0 for d in diffs),
+        "mean_change": float(np.mean(diffs)) if diffs else None,
+    }
+
+
 def fmt(value, digits=3) -> str:
     if value is None:
         return "—"
@@ -166,7 +193,12 @@ def stats_rows(reports: dict[str, dict]) -> list[str]:
     header = "| statistic | " + " | ".join(names) + " | paper |"
     lines = [header, "| --- | " + " | ".join("---" for _ in names) + " | --- |"]
     for key, (value, what) in PAPER.items():
-        lines.append(f"| {what} | " + " | ".join(fmt(lookup(r, key)) for r in reports.values()) + f" | {value} |")
+        if key in PERCENT:
+            ours = [lookup(r, key) for r in reports.values()]
+            cells = " | ".join("—" if v is None else f"{100 * v:.1f} %" for v in ours)
+            lines.append(f"| {what} | {cells} | {100 * value:.1f} % |")
+        else:
+            lines.append(f"| {what} | " + " | ".join(fmt(lookup(r, key)) for r in reports.values()) + f" | {value} |")
     for key, what in EXTRA_ROWS:
         lines.append(f"| {what} | " + " | ".join(fmt(lookup(r, key)) for r in reports.values()) + " | — |")
     counts = " | ".join(
@@ -178,7 +210,9 @@ def stats_rows(reports: dict[str, dict]) -> list[str]:
     return lines
 
 
-def markdown(timing: dict | None, reports: dict[str, dict], command: str, notes: list[str]) -> str:
+def markdown(
+    timing: dict | None, reports: dict[str, dict], command: str, notes: list[str], pairs: dict | None = None
+) -> str:
     load = os.getloadavg()
     lines = [
         SECTION,
@@ -212,6 +246,15 @@ def markdown(timing: dict | None, reports: dict[str, dict], command: str, notes:
     if reports:
         lines += ["Statistics (`inspect`, every text embedded) beside the paper's:", ""]
         lines += stats_rows(reports) + [""]
+    if pairs:
+        names = list(reports)
+        lines += [
+            f"Paired, the same {pairs['characters']} characters (two utterances asked to be neutral each): mean "
+            f"within-character similarity {fmt(pairs['before'])} ({names[0]}) -> {fmt(pairs['after'])} ({names[-1]}), "
+            f"mean change {fmt(pairs['mean_change'])}; lower for {pairs['lower_after']} of {pairs['characters']} "
+            "characters.",
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -253,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         reports[args.real_name] = statistics(Path(args.real))
     if args.neutral_after:
         reports[args.after_name] = statistics(Path(args.neutral_after))
+    pairs = paired(Path(args.real), Path(args.neutral_after)) if args.real and args.neutral_after else None
     command = "python benchmarks/inspect.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = markdown(timing, reports, command.strip(), args.note)
+    text = markdown(timing, reports, command.strip(), args.note, pairs)
     print(text)
     if args.markdown:
         write_section(Path(args.markdown), text)

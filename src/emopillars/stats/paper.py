@@ -15,6 +15,9 @@ PAPER: dict[str, tuple[float, str]] = {
     "contexts.orig_vs_rewritten_similarity.mean": (0.78, "original vs rewritten utterance similarity (mean)"),
 }
 
+PERCENT = {"labels.neutral.of_labels", "labels.neutral.of_examples"}
+"""Keys shown as percentages."""
+
 PAPER_ANNOTATION: dict[str, tuple[float, str]] = {
     "agreement.cohen.mean_pooled": (0.365, "Cohen's kappa (mean over pairs, pooled; GoEmotions' own: 0.293)"),
     "accuracy.all_agree_accuracy": (0.86, "teacher accuracy where all annotators agree"),

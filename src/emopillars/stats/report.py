@@ -18,7 +18,7 @@ from typing import Any
 from emopillars.files import atomic_write_json, atomic_write_text
 from emopillars.stats import contexts as context_module
 from emopillars.stats import diversity, labels, plots
-from emopillars.stats.paper import PAPER, lookup
+from emopillars.stats.paper import PAPER, PERCENT, lookup
 from emopillars.stats.records import StatRecord
 from emopillars.stats.source import Source
 from emopillars.taxonomy import NEUTRAL
@@ -282,7 +282,12 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["## Beside the paper", ""]
     lines += _table(
         ["statistic", "this dataset", "paper"],
-        [[row["what"], row["ours"], row["paper"]] for row in report["paper"]],
+        [
+            [row["what"], _pct(row["ours"]), _pct(row["paper"])]
+            if row["key"] in PERCENT
+            else [row["what"], _fmt(row["ours"]), f"{row['paper']:g}"]
+            for row in report["paper"]
+        ],
     )
     lines += ["## Counts", ""]
     lines += _table(
@@ -348,7 +353,10 @@ def render_markdown(report: dict[str, Any]) -> str:
             ],
             ["requested emotion among the positive labels", _pct(rvp["requested_in_positive_share"]), "—"],
         ]
-    rows.append(["teacher words outside the taxonomy (unmapped)", _fmt(lab["unmapped_total"]), "—"])
+    unmapped = _fmt(lab["unmapped_total"])
+    if run and run.get("unmapped_total") is not None:
+        unmapped += f" in the records; {_fmt(run['unmapped_total'])} in the run (dropped utterances included)"
+    rows.append(["teacher words outside the taxonomy (unmapped)", unmapped, "—"])
     lines += _table(["statistic", "this dataset", "paper"], rows)
     compare = report.get("compare")
     share_header = ["label", "positive", "share"] + ([f"share in {compare['name']}"] if compare else [])
@@ -360,11 +368,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             for label, n in lab["per_label"].items()
         ],
     )
-    if lab["unmapped_top"]:
-        lines += [
-            "Most frequent unmapped teacher words: " + ", ".join(f"{w} ({n})" for w, n in lab["unmapped_top"]),
-            "",
-        ]
+    top = (run or {}).get("unmapped_top") or lab["unmapped_top"]  # the run's list counts dropped utterances too
+    if top:
+        lines += ["Most frequent unmapped teacher words: " + ", ".join(f"{w} ({n})" for w, n in top), ""]
     plot_names = report.get("plots") or {}
     for name in ("label_distribution", "labels_per_example", "levels", "requested_vs_primary"):
         if name in plot_names:
