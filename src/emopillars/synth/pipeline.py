@@ -38,6 +38,7 @@ from emopillars.data.records import SCHEMA_VERSION, Provenance, SyntheticRecord
 from emopillars.files import atomic_write_json
 from emopillars.llm.secrets import redact_spec
 from emopillars.llm.types import ErrorKind, SamplingParams
+from emopillars.stats.manifest import manifest_stats
 from emopillars.synth import corpus as corpus_io
 from emopillars.synth import stats as run_stats
 from emopillars.synth.balancer import EmotionBalancer
@@ -477,8 +478,7 @@ class _End:
                 "are retried in the next pass and by the next run",
             },
             "warnings": run_stats.dominant_drop_warnings(steps, filters),
-            "labels": run_stats.label_stats(self.records, self._unmapped()),
-            "quality": run_stats.quality_stats(self.records),
+            **manifest_stats(self.records, self._unmapped()),  # "labels" and "quality": emopillars.stats
             "dataset": self.dataset,
             "records": len(self.records),
             "tokens": {
