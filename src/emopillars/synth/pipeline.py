@@ -21,6 +21,7 @@ says ``running``.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -52,6 +53,7 @@ from emopillars.synth.rundir import RunDir
 from emopillars.synth.runner import StepRun, StepStats, run_step
 from emopillars.synth.signals import Terminated
 from emopillars.synth.steps import STEP_MODULES, STEP_ORDER, make_step
+from emopillars.synth.steps import utterances as utterances_step
 from emopillars.synth.wiring import PIPELINE, check_wiring
 
 logger = logging.getLogger(__name__)
@@ -101,6 +103,11 @@ class _Run:
             )
             for name, module in STEP_MODULES.items()
         }
+        if config.neutral_diversity:
+            template = load_prompt(
+                utterances_step.NEUTRAL_PROMPT, utterances_step.NEUTRAL_PROMPT_VERSION, config.prompts_dir
+            )
+            self.steps["utterances"] = dataclasses.replace(self.steps["utterances"], prompt=template)
         self.filter_config = FilterConfig(
             max_chars=config.max_utterance_chars, near_dup_threshold=config.near_dup_threshold, seed=config.seed
         )
