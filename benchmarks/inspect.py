@@ -133,8 +133,10 @@ def statistics(run_dir: Path) -> dict:
 
 
 def per_character_within(run_dir: Path, embedder: Embedder) -> dict[str, float]:
-    """Character id -> mean cosine similarity among its utterances asked to be neutral (2+ of them)."""
-    records = [r for r in load_source(run_dir).records if r.actor_id and r.requested_emotion == "neutral"]
+    """Character id -> mean cosine similarity among its utterances asked to be neutral (2+ of them), as the
+    teacher generated them (before the duplicate filters, which drop a character's repeated thought)."""
+    generated = load_source(run_dir).generated or []
+    records = [r for r in generated if r.actor_id and r.requested_emotion == "neutral"]
     by_actor: dict[str, list[str]] = {}
     for record in records:
         by_actor.setdefault(record.actor_id, []).append(record.text)
@@ -177,6 +179,13 @@ def lookup(report: dict, key: str):
 
 
 EXTRA_ROWS = [
+    ("generation.asked_neutral", "generated: utterances asked to be neutral"),
+    ("generation.neutral_same_character_exact", "generated: neutral repeating the same character's word for word"),
+    ("generation.neutral_requested.duplicates.duplicate_rate", "generated, asked neutral: exact + near duplicates"),
+    ("generation.similarity.neutral_requested.within", "generated, asked neutral: within one character"),
+    ("generation.similarity.neutral_requested.across", "generated, asked neutral: across characters"),
+    ("generation.neutral_requested.distinct_2", "generated, asked neutral: distinct-2"),
+    ("diversity.similarity.neutral_requested.texts", "dataset: utterances asked to be neutral (after the filters)"),
     ("diversity.similarity.neutral_requested.within", "utterances asked to be neutral: within one character"),
     ("diversity.similarity.neutral_requested.across", "utterances asked to be neutral: across characters"),
     ("diversity.similarity.all.within", "all utterances: within one character"),
@@ -249,7 +258,8 @@ def markdown(
     if pairs:
         names = list(reports)
         lines += [
-            f"Paired, the same {pairs['characters']} characters (two utterances asked to be neutral each): mean "
+            f"Paired, the same {pairs['characters']} characters (their two generated utterances asked to be neutral, "
+            "before the filters): mean "
             f"within-character similarity {fmt(pairs['before'])} ({names[0]}) -> {fmt(pairs['after'])} ({names[-1]}), "
             f"mean change {fmt(pairs['mean_change'])}; lower for {pairs['lower_after']} of {pairs['characters']} "
             "characters.",

@@ -143,4 +143,32 @@ def synthesis_folder(tmp_path):
         "dataset": counts,
     }
     (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    # the utterances step's checkpoint: what the teacher generated before the filters (ann repeated itself)
+    entries = []
+    for p, (actor, neutrals) in enumerate(NEUTRAL_PARAPHRASES.items()):
+        said = [neutrals[0], neutrals[0]] if actor == "ann" else neutrals
+        outputs = [
+            {
+                "id": f"plot{p}-{actor}-g{k}",
+                "actor_id": f"plot{p}-{actor}",
+                "plot_id": f"plot{p}",
+                "actor": actor,
+                "requested_emotion": "neutral",
+                "utterance": text,
+            }
+            for k, text in enumerate(said)
+        ]
+        outputs.append(
+            {
+                "id": f"plot{p}-{actor}-g9",
+                "actor_id": f"plot{p}-{actor}",
+                "plot_id": f"plot{p}",
+                "actor": actor,
+                "requested_emotion": "joy",
+                "utterance": f"{actor} is glad.",
+            }
+        )
+        entries.append(json.dumps({"id": f"plot{p}-{actor}", "outputs": outputs, "drop": None}))
+    (root / "steps").mkdir()
+    (root / "steps" / "utterances.jsonl").write_text("\n".join(entries) + '\n{"id": "torn', encoding="utf-8")
     return root, records, counts

@@ -35,11 +35,17 @@ def test_inspect_synthesis_folder(synthesis_folder, tmp_path):
     assert paper["labels.neutral.of_labels"]["ours"] == pytest.approx(6 / 30)
     for name in ("label_distribution", "labels_per_example", "levels", "utterance_length", "requested_vs_primary"):
         assert written[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    gen = report["generation"]  # steps/utterances.jsonl, its torn last line skipped
+    assert gen["utterances"] == 9 and gen["asked_neutral"] == 6
+    assert gen["neutral_same_character_exact"] == 1
+    assert gen["neutral_requested"]["duplicates"]["exact"] == 1
+    assert "similarity" not in gen  # --no-embeddings
     on_disk = json.loads(written["json"].read_text())
     assert on_disk["plots"]["levels"] == "levels.png" and on_disk["timing_s"]["total"] > 0
     md = written["markdown"].read_text()
     assert "| neutral share of positive labels | 20.0 % | 2.7 % |" in md
     assert "no_positive_label 2" in md and "![label_distribution](label_distribution.png)" in md
+    assert "word for word: 1 of 6" in md
 
 
 def test_similarity_with_minilm(synthesis_folder, minilm_path):
@@ -52,6 +58,8 @@ def test_similarity_with_minilm(synthesis_folder, minilm_path):
     assert neutral["within"] > 0.6 > neutral["across"]
     assert sim["all"]["texts"] == 18 and sim["neutral_requested"]["texts"] == 6
     assert report["paper"][3]["ours"] == pytest.approx(neutral["within"])
+    generated = report["generation"]["similarity"]["neutral_requested"]
+    assert generated["within_pairs"] == 3 and generated["within"] > neutral["within"]  # ann's pair is identical
 
 
 def test_embed_limit_samples_whole_characters(synthesis_folder, minilm_path):

@@ -94,13 +94,16 @@ def similarity_groups(records: Sequence[StatRecord]) -> dict[str, list[StatRecor
     return groups
 
 
-def similarity_stats(records: Sequence[StatRecord], options: ReportOptions, embedder=None) -> dict[str, Any]:
-    """Within vs across character similarity for :func:`similarity_groups` (embedding at most the limit each)."""
+def similarity_stats(
+    records: Sequence[StatRecord], options: ReportOptions, embedder=None, groups: dict | None = None
+) -> dict[str, Any]:
+    """Within vs across character similarity for ``groups`` (default :func:`similarity_groups`), embedding at
+    most the limit of texts each."""
     from emopillars.stats.embeddings import Embedder
 
     embedder = embedder or Embedder(options.embed_model, batch_size=options.batch_size)
     out: dict[str, Any] = {"model": options.embed_model, "limit": options.embed_limit}
-    for name, group in similarity_groups(records).items():
+    for name, group in (groups if groups is not None else similarity_groups(records)).items():
         actors = [r.actor_id for r in group]
         chosen = diversity.sample_groups(actors, options.embed_limit, options.seed)
         subset = [group[i] for i in chosen]
@@ -173,12 +176,45 @@ def build_report(
     else:
         report["diversity"]["similarity"] = similarity_stats(records, options, embedder)
         lap("embeddings")
+    report["generation"] = generation_stats(source.generated, options, embedder) if source.generated else None
+    if source.generated:
+        lap("generation")
     has_context = any(r.context for r in records) or any(r.rewritten for r in records)
     report["contexts"] = context_module.context_stats(records) if has_context else None
     lap("contexts")
     report["paper"] = paper_table(report)
     report["timing_s"] = timing
     return report
+
+
+def generation_stats(generated: Sequence[StatRecord], options: ReportOptions, embedder=None) -> dict[str, Any]:
+    """The teacher's utterances before the filters: how repetitive they were, for all and for those asked to be
+    neutral (the filters drop exact and near duplicates, which hides a repetitive teacher in the dataset)."""
+    asked = [r for r in generated if r.requested_emotion == NEUTRAL]
+    out: dict[str, Any] = {
+        "utterances": len(generated),
+        "asked_neutral": len(asked),
+        "all": diversity.text_diversity([r.text for r in generated], options.near_dup_threshold, options.seed),
+        "neutral_requested": diversity.text_diversity(
+            [r.text for r in asked], options.near_dup_threshold, options.seed
+        ),
+        "neutral_same_character_exact": _same_character_duplicates(asked),
+    }
+    if options.embeddings and any(r.actor_id for r in generated):
+        groups = {"neutral_requested": [r for r in asked if r.actor_id], "all": [r for r in generated if r.actor_id]}
+        out["similarity"] = similarity_stats(generated, options, embedder, groups)
+    return out
+
+
+def _same_character_duplicates(records: Sequence[StatRecord]) -> int:
+    """Texts equal (after normalisation) to an earlier text of the same character."""
+    seen: set[tuple[str | None, str]] = set()
+    count = 0
+    for record in records:
+        key = (record.actor_id, diversity.normalize(record.text))
+        count += key in seen
+        seen.add(key)
+    return count
 
 
 def paper_table(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -439,6 +475,34 @@ def render_markdown(report: dict[str, Any]) -> str:
     examples = div["utterances"]["duplicates"]["near_examples"]
     if examples:
         lines += ["Near-duplicate examples (kept, duplicate):", ""] + [f"- {a!r} / {b!r}" for a, b in examples] + [""]
+
+    gen = report.get("generation")
+    if gen:
+        lines += ["## Generation (the teacher's utterances before the filters)", ""]
+        rows = []
+        for name, title in (("all", "all utterances"), ("neutral_requested", "asked to be neutral")):
+            d = gen[name]
+            sim = (gen.get("similarity") or {}).get(name) or {}
+            rows.append(
+                [
+                    title,
+                    d["duplicates"]["texts"],
+                    d["distinct_2"],
+                    _pct(d["duplicates"]["exact_rate"]),
+                    _pct(d["duplicates"]["near_rate"]),
+                    sim.get("within"),
+                    sim.get("across"),
+                ]
+            )
+        lines += _table(
+            ["utterances", "n", "distinct-2", "exact duplicates", "near duplicates", "within a character", "across"],
+            rows,
+        )
+        lines += [
+            f"Neutral utterances repeating one of the same character's word for word: "
+            f"{gen['neutral_same_character_exact']} of {gen['asked_neutral']}.",
+            "",
+        ]
 
     ctx = report.get("contexts")
     lines += ["## Contexts", ""]

@@ -2,7 +2,9 @@
 
 - a synthesis output folder (``DIR/manifest.json`` + ``DIR/dataset/{orig,corig,crewr}/{split}.jsonl``),
   or its ``dataset`` folder: the records of the Orig set (every record; the contextual sets are subsets of
-  it), the line counts of every set and split, and the manifest when there is one;
+  it), the line counts of every set and split, the manifest when there is one, and the utterances as the
+  teacher generated them, before the filters (``DIR/steps/utterances.jsonl``, read only: a torn last line
+  of a running step is skipped, never cut);
 - a synthetic JSON lines file: its records, every field kept;
 - any other file :func:`emopillars.data.loaders.load` reads (GoEmotions TSV, Emo Pillars CSV, ISEAR,
   EmoContext, generic CSV / JSONL): its examples (text, labels; speaker, group and context where present).
@@ -39,6 +41,7 @@ class Source:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     manifest: dict[str, Any] | None = None
     skipped: int = 0
+    generated: list[StatRecord] | None = None  # a synthesis run's utterances before the filters
 
     @property
     def name(self) -> str:
@@ -137,4 +140,35 @@ def _load_folder(path: Path) -> Source:
         status = (manifest or {}).get("status")
         detail = f" (run status: {status})" if status else ""
         raise DataFormatError(f"the dataset holds no records{detail}", dataset)
-    return Source(path, "synthesis", "synthesis", records, list(LABELS), counts, manifest)
+    steps = dataset.parent / "steps" / "utterances.jsonl"
+    generated = read_generated(steps) if steps.exists() else None
+    return Source(path, "synthesis", "synthesis", records, list(LABELS), counts, manifest, 0, generated)
+
+
+def read_generated(path: Path) -> list[StatRecord]:
+    """The utterances step's outputs from its checkpoint (JSON lines ``{"id", "outputs": [...], ...}``), in file
+    order. Read only: an unparseable last line (a step still writing) is skipped; one in the middle is an error."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out: list[StatRecord] = []
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            if line_no == len(lines):
+                break
+            raise DataFormatError("damaged checkpoint line", path, line_no) from None
+        for row in entry.get("outputs") or []:
+            if isinstance(row, dict) and row.get("utterance"):
+                out.append(
+                    StatRecord(
+                        id=str(row.get("id")),
+                        text=row["utterance"],
+                        actor_id=row.get("actor_id"),
+                        actor=row.get("actor"),
+                        plot_id=row.get("plot_id"),
+                        requested_emotion=row.get("requested_emotion"),
+                    )
+                )
+    return out
