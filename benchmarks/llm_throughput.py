@@ -3,6 +3,11 @@ capacity against a zero-latency stub server, and (with --vllm URL) calls per GPU
 
     .venv/bin/python benchmarks/llm_throughput.py                 # ~3 min on 2 shared cores
     .venv/bin/python benchmarks/llm_throughput.py --vllm http://gpu:8000/v1 [--vllm-model NAME]
+    .venv/bin/python benchmarks/llm_throughput.py --skip-llamacpp --baseline-src ../before/src
+
+``--baseline-src`` measures the client's capacity against the stub with another checkout's ``emopillars``
+(e.g. a git worktree of an older commit) and with this one, alternately in fresh processes, ``--rounds`` times,
+and reports both and their ratio: a before/after from the same run, under the same load.
 
 Prints a table and writes/updates the "LLM throughput" section of BENCHMARKS.md.
 """
@@ -12,15 +17,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-import httpx
 from _machine import cpu_model
 
 from emopillars.llm import ChatRequest, SamplingParams, load_llm
@@ -94,9 +101,10 @@ def wait_http(url: str, process: subprocess.Popen, seconds: float = 180) -> None
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
             time.sleep(0.3)
     raise RuntimeError(f"{url} not up after {seconds}s")
 
@@ -110,13 +118,19 @@ def story_requests(n: int, max_tokens: int, salt: str) -> list[ChatRequest]:
 
 
 def measure(llm, requests) -> dict:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     responses = llm.generate(requests)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     errors = sum(not r.ok for r in responses)
     tokens = sum(r.completion_tokens for r in responses)
     return {"requests": len(requests), "errors": errors, "wall_s": wall, "req_s": len(requests) / wall,
-            "tok_s": tokens / wall, "tokens": tokens}  # fmt: skip
+            "tok_s": tokens / wall, "tokens": tokens, "cpu_us": cpu / len(requests) * 1e6}  # fmt: skip
+
+
+def cpu_note(m: dict, note: str = "") -> str:
+    """The client's CPU time per request (this process, all threads): what one free core would sustain."""
+    cpu = f"client CPU {m['cpu_us']:,.0f} µs/request (~{1e6 / m['cpu_us']:,.0f}/s per free core)"
+    return f"{note}; {cpu}" if note else cpu
 
 
 def row(name: str, concurrency, m: dict, note: str = "") -> list[str]:
@@ -137,15 +151,17 @@ def bench_stub(n: int) -> list[list[str]]:
                            server="generic", max_connections=concurrency)  # fmt: skip
             llm.generate(story_requests(200, 8, "warm"))  # open the pool
             plain = measure(llm, story_requests(n, 8, f"plain{concurrency}"))
-            rows.append(row("client vs zero-latency stub (plain)", concurrency, plain, "no cache"))
+            rows.append(row("client vs zero-latency stub (plain)", concurrency, plain, cpu_note(plain, "no cache")))
             base = story_requests(n, 8, f"json{concurrency}")
-            structured = [ChatRequest(r.messages, r.params, schema) for r in base]
-            rows.append(row("client vs stub (JSON schema + parse)", concurrency, measure(llm, structured), "no cache"))
+            structured = measure(llm, [ChatRequest(r.messages, r.params, schema) for r in base])
+            rows.append(row("client vs stub (JSON schema + parse)", concurrency, structured, cpu_note(structured)))
             llm.close()
         with_cache = load_llm(f"openai:http://127.0.0.1:{port}/v1#stub", cache_path=Path(f"/tmp/llm_bench_{port}.db"),
                               concurrency=64, server="generic")  # fmt: skip
-        rows.append(row("client vs stub (cache writes on)", 64, measure(with_cache, story_requests(n, 8, "c")), ""))
-        rows.append(row("client, same run again (cache hits)", 64, measure(with_cache, story_requests(n, 8, "c")), ""))
+        writes = measure(with_cache, story_requests(n, 8, "c"))
+        rows.append(row("client vs stub (cache writes on)", 64, writes, cpu_note(writes)))
+        hits = measure(with_cache, story_requests(n, 8, "c"))
+        rows.append(row("client, same run again (cache hits)", 64, hits, cpu_note(hits)))
         with_cache.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"/tmp/llm_bench_{port}.db{suffix}").unlink(missing_ok=True)
@@ -153,6 +169,40 @@ def bench_stub(n: int) -> list[list[str]]:
         process.terminate()
         process.wait()
     return rows
+
+
+def bench_stub_vs_baseline(n: int, baseline_src: str, rounds: int) -> tuple[list[list[str]], list[str]]:
+    """Stub rows for the baseline checkout and for this one, alternately in fresh processes; rows with the ratio."""
+    here = str(ROOT / "src")
+    runs: dict[str, list[list[list[str]]]] = {"baseline": [], "current": []}
+    for _ in range(rounds):
+        for name, src in (("baseline", baseline_src), ("current", here)):
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, str(Path(__file__).parent)])}
+            command = [sys.executable, __file__, "--stub-json", "--stub-requests", str(n)]
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+            runs[name].append(json.loads(out.strip().splitlines()[-1]))
+            print(f"{name}: " + ", ".join(f"{r[4]} req/s" for r in runs[name][-1]), flush=True)
+    rows = []
+    for i, base_row in enumerate(runs["baseline"][0]):
+        before = [float(run[i][4]) for run in runs["baseline"]]
+        after = [float(run[i][4]) for run in runs["current"]]
+        cpu_before = [_cpu_us(run[i][-1]) for run in runs["baseline"]]
+        cpu_after = [_cpu_us(run[i][-1]) for run in runs["current"]]
+        rows.append([
+            base_row[0], base_row[1], base_row[2],
+            " / ".join(f"{b:,.0f}" for b in before), " / ".join(f"{a:,.0f}" for a in after),
+            " / ".join(f"x{a / b:.2f}" for a, b in zip(after, before)),
+            " / ".join(f"{b:,.0f}" for b in cpu_before), " / ".join(f"{a:,.0f}" for a in cpu_after),
+            f"~{1e6 / (sum(cpu_after) / len(cpu_after)):,.0f}/s",
+        ])  # fmt: skip
+    header = ["setup", "concurrency", "requests", "before req/s (rounds)", "after req/s (rounds)", "after/before",
+              "before client CPU µs/req", "after client CPU µs/req", "after: capacity per free core"]  # fmt: skip
+    return rows, header
+
+
+def _cpu_us(note: str) -> float:
+    match = re.search(r"client CPU ([\d,]+) µs", note)
+    return float(match.group(1).replace(",", "")) if match else float("nan")
 
 
 def bench_embedded(n: int, max_tokens: int) -> list[list[str]]:
@@ -207,10 +257,28 @@ def bench_vllm(url: str, model: str | None, n: int, max_tokens: int) -> list[lis
 HEADER = ["setup", "concurrency", "requests", "wall s", "requests/s", "tokens/s", "errors", "note"]
 
 
-def markdown_table(rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+def markdown_table(rows: list[list[str]], header: list[str] = HEADER) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def previous_llamacpp_rows() -> list[list[str]]:
+    """The llama.cpp rows of the section now in BENCHMARKS.md, marked with that section's date."""
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else ""
+    match = re.search(rf"^{re.escape(SECTION)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not match:
+        return []
+    date = re.search(r"Date: ([0-9-]+)", match.group(1))
+    rows = []
+    for line in match.group(1).splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == len(HEADER) and "llama" in cells[0]:
+            if "not re-run" not in cells[-1]:
+                cells[-1] = f"{cells[-1]}; from {date.group(1) if date else 'an earlier run'}, not re-run".lstrip("; ")
+            rows.append(cells)
+    return rows
 
 
 def machine() -> str:
@@ -219,13 +287,13 @@ def machine() -> str:
     return f"nproc {os.cpu_count()}, {cpu}, load average {load:.1f} at start (shared machine)"
 
 
-def write_section(rows: list[list[str]], command: str, machine_line: str, notes: list[str]) -> None:
+def write_section(rows: list[list[str]], command: str, machine_line: str, notes: list[str], extra: str = "") -> None:
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     body = "\n".join([
         SECTION, "",
         f"Date: {dt.date.today().isoformat()}. Command: `{command}`.", f"Machine: {machine_line}.", "",
-        markdown_table(rows), "", *[f"- {n}" for n in notes], "", "",
+        markdown_table(rows), "", *([extra, ""] if extra else []), *[f"- {n}" for n in notes], "", "",
     ])  # fmt: skip
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: body, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body
@@ -235,6 +303,9 @@ def write_section(rows: list[list[str]], command: str, machine_line: str, notes:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--stub-json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-src", metavar="DIR", help="another checkout's src/ to compare the stub rows with")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations of baseline and current (--baseline-src)")
     parser.add_argument("--requests", type=int, default=8, help="requests per llama.cpp measurement")
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--stub-requests", type=int, default=4000)
@@ -248,24 +319,44 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_stub:
         serve_stub(args.serve_stub)
         return 0
+    if args.stub_json:
+        print(json.dumps(bench_stub(args.stub_requests)))
+        return 0
 
     machine_line = machine()
     print(machine_line)
     started = time.perf_counter()
     rows = bench_stub(args.stub_requests)
     print(markdown_table(rows), flush=True)
+    extra = ""
+    if args.baseline_src:
+        compared, header = bench_stub_vs_baseline(args.stub_requests, args.baseline_src, args.rounds)
+        extra = (
+            f"Before/after, same run: the stub rows with `--baseline-src {args.baseline_src}` and with this "
+            f"checkout, alternately in fresh processes, {args.rounds} rounds (load average "
+            f"{os.getloadavg()[0]:.1f} at the end):\n\n" + markdown_table(compared, header)
+        )
+        print(extra, flush=True)
     if not args.skip_llamacpp:
         rows += bench_embedded(args.requests, args.max_tokens)
         print(markdown_table(rows[-1:]), flush=True)
         rows += bench_llamacpp_server(args.requests, args.max_tokens)
     notes = [
         "Stub rows: the client's own ceiling (one Python process; the stub runs in another); the goal is "
-        ">= 2,000 requests/s so that the client never limits a GPU server.",
-        f"llama.cpp rows: {args.requests} requests x {args.max_tokens} new tokens, free text, greedy; "
-        "llama_cpp.server runs one sequence at a time, so concurrency adds queueing, not throughput.",
-        "Threads: `EMOPILLARS_LLM_THREADS`, else the cores not already busy; the server also gets "
-        "`--n_threads_batch` = threads (with its default of 2 batch threads, concurrency 1 ran 3.7x slower here).",
+        ">= 2,000 requests/s so that the client never limits a GPU server. HTTP: aiohttp, one code path.",
     ]
+    if args.skip_llamacpp:
+        kept = previous_llamacpp_rows()
+        rows += kept
+        if kept:
+            notes.append("llama.cpp rows: not re-run (`--skip-llamacpp`); kept from the previous run of this section.")
+    else:
+        notes += [
+            f"llama.cpp rows: {args.requests} requests x {args.max_tokens} new tokens, free text, greedy; "
+            "llama_cpp.server runs one sequence at a time, so concurrency adds queueing, not throughput.",
+            "Threads: `EMOPILLARS_LLM_THREADS`, else the cores not already busy; the server also gets "
+            "`--n_threads_batch` = threads (with its default of 2 batch threads, concurrency 1 ran 3.7x slower here).",
+        ]
     if args.vllm:
         rows += bench_vllm(args.vllm, args.vllm_model, args.vllm_requests, args.vllm_max_tokens)
         notes.append(f"vLLM rows: {args.vllm_max_tokens} new tokens per call; calls per GPU-hour = requests/s x 3600.")
@@ -281,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"total {time.perf_counter() - started:.0f}s")
     if not args.no_write:
         command = "python benchmarks/llm_throughput.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section(rows, command.strip(), machine_line, notes)
+        write_section(rows, command.strip(), machine_line, notes, extra)
         print(f"updated {ROOT / 'BENCHMARKS.md'} ({SECTION})")
     return 0
 

@@ -1,20 +1,26 @@
-"""Fixtures for the LLM layer: a scriptable fake OpenAI-compatible server, a free port, the small GGUFs.
+"""Fixtures for the LLM layer: a fault server in its own process, a free port, the small GGUFs.
 
-The fake server (stdlib ``http.server`` in a thread) stands in for a misbehaving real server: the
-faults it injects (429, 500, slow answers, dropped connections, unreadable bodies) cannot be
-produced on demand by a real one. Tests that use it say ``fake_server`` in their names.
+The fault server (``fault_server.py``, stdlib ``http.server``) runs in a separate process and stands in for
+a misbehaving real server: the faults it injects (429, 500, 401/403/404, hangs, dropped and reset
+connections, truncated or unreadable bodies, a crash) cannot be ordered from a real one. The client under
+test shares nothing with it but real HTTP. Tests that use it say ``fake_server`` or ``fault_server`` in
+their names. Tests synchronise with it through its control endpoints (e.g. "a request is hanging now"),
+never through sleeps.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
-from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import ssl
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 
 import pytest
+
+FAULT_SERVER = Path(__file__).with_name("fault_server.py")
 
 
 def free_port() -> int:
@@ -23,157 +29,121 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class FakeServer:
-    """Answers chat completions. ``script(key, actions)`` queues behaviours for requests whose last user
-    message is ``key``; each request consumes one action, then the default (a JSON echo) applies.
+class FaultServer:
+    """Client side of ``fault_server.py``: start, script, inspect, kill and restart the server process.
 
-    Actions: ``("ok", text)``, ``("length", text)``, ``("status", code, retry_after)``, ``("sleep", s)``
-    (then answer normally), ``("drop",)`` (close the socket without a response), ``("garbage",)``
-    (200 with a body that is not JSON), ``("chunked", text)`` (a chunked body, then close),
-    ``("always", action)`` (repeat forever).
+    ``script(key, actions)`` queues behaviours for chat requests whose last user message is ``key`` (see
+    ``fault_server.py`` for the actions); ``configure(**config)`` resets the server with a configuration.
     """
 
-    def __init__(self, owned_by: str = "fake", version: str | None = None) -> None:
-        self.owned_by = owned_by
-        self.version = version
-        self.scripts: dict[str, list[tuple]] = defaultdict(list)
-        self.bodies: list[dict] = []
-        self.headers: list[dict] = []
-        self.lock = threading.Lock()
-        server = self
+    def __init__(self, port: int = 0, tls: tuple[str, str] | None = None, **config) -> None:
+        self.port = port
+        self.tls = tls
+        self.process: subprocess.Popen | None = None
+        self.start()
+        if config:
+            self.configure(**config)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    # -- process --------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the server process (on the same port as before, after a kill) and wait until it listens."""
+        command = [sys.executable, str(FAULT_SERVER), "--port", str(self.port)]
+        if self.tls:
+            command += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("READY "):
+            self.process.kill()
+            raise RuntimeError(f"fault server did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/v1"
 
-            def log_message(self, *args) -> None:  # keep test output clean
-                pass
+    def kill(self) -> None:
+        """SIGKILL, as an outage: open connections break, new ones are refused."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        if self.process is not None:
+            self.process.wait()
+            self.process.stdout.close()
 
-            def do_GET(self) -> None:
-                if self.path.endswith("/models"):
-                    self._json(200, {"object": "list", "data": [{"id": "fake-model", "owned_by": server.owned_by}]})
-                elif self.path == "/version" and server.version:
-                    self._json(200, {"version": server.version})
-                else:
-                    self._json(404, {"error": "not found"})
+    def wait_exit(self, timeout: float = 60) -> int:
+        return self.process.wait(timeout=timeout)
 
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                key = body["messages"][-1]["content"]
-                with server.lock:
-                    server.bodies.append(body)
-                    server.headers.append(dict(self.headers))
-                    action = server._next_action(key)
-                try:
-                    self._act(action, body, key)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout): fine
-                    pass
+    def close(self) -> None:
+        self.kill()
 
-            def _act(self, action: tuple, body: dict, key: str) -> None:
-                kind = action[0]
-                if kind == "sleep":
-                    time.sleep(action[1])
-                    action = ("ok", None)
-                    kind = "ok"
-                if kind == "drop":
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                if kind == "chunked":  # the same answer with Transfer-Encoding: chunked and Connection: close
-                    payload = json.dumps(_completion(action[1], "stop")).encode()
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Transfer-Encoding", "chunked")
-                    self.send_header("Connection", "close")
-                    self.end_headers()
-                    for i in range(0, len(payload), 17):
-                        piece = payload[i : i + 17]
-                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-                    self.wfile.write(b"0\r\n\r\n")
-                    self.close_connection = True
-                    return
-                if kind == "garbage":
-                    self._raw(200, b'{"choices": [ {"message": ')
-                    return
-                if kind == "status":
-                    headers = {"Retry-After": str(action[2])} if len(action) > 2 and action[2] is not None else {}
-                    self._json(action[1], {"error": {"message": f"injected {action[1]}"}}, headers)
-                    return
-                text = action[1] if action[1] is not None else json.dumps({"echo": key, "seed": body.get("seed")})
-                finish = "length" if kind == "length" else "stop"
-                self._json(200, _completion(text, finish))
+    # -- control --------------------------------------------------------------------------------------
+    def _call(self, path: str, data: dict | None = None, timeout: float = 150) -> dict:
+        body = None if data is None else json.dumps(data).encode()
+        scheme = "https" if self.tls else "http"
+        request = urllib.request.Request(f"{scheme}://127.0.0.1:{self.port}{path}", data=body)
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
+        handlers: list = [urllib.request.ProxyHandler({})]  # never through a proxy a test configured
+        if self.tls:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=self.tls[0])))
+        with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as response:
+            return json.loads(response.read())
 
-            def _json(self, status: int, data: dict, headers: dict | None = None) -> None:
-                self._raw(status, json.dumps(data).encode(), headers)
+    def configure(self, **config) -> None:
+        self._call("/_control/reset", config)
 
-            def _raw(self, status: int, payload: bytes, headers: dict | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+    def script(self, key: str, actions: list) -> None:
+        self._call("/_control/script", {"key": key, "actions": [list(a) for a in actions]})
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+    def await_hanging(self, n: int = 1) -> None:
+        """Block until ``n`` chat requests are hanging in the server."""
+        self._call(f"/_control/await_hanging?n={n}")
 
-    def _next_action(self, key: str) -> tuple:
-        queue = self.scripts.get(key)
-        if not queue:
-            return ("ok", None)
-        action = queue[0]
-        if action[0] == "always":
-            return action[1]
-        return queue.pop(0)
+    def release(self) -> None:
+        self._call("/_control/release", {})
 
-    def script(self, key: str, actions: list[tuple]) -> None:
-        self.scripts[key] = list(actions)
+    @property
+    def bodies(self) -> list[dict]:
+        return self._call("/_control/bodies")["bodies"]
+
+    @property
+    def headers(self) -> list[dict]:
+        return self._call("/_control/bodies")["headers"]
 
     def calls_for(self, key: str) -> int:
         return sum(1 for body in self.bodies if body["messages"][-1]["content"] == key)
 
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
-
-def _completion(text: str, finish: str) -> dict:
-    return {
-        "id": "cmpl-fake",
-        "object": "chat.completion",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": max(1, len(text) // 4), "total_tokens": 10},
-    }
-
-
-@pytest.fixture
-def unused_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def fake_server():
-    server = FakeServer()
+# One server process for the whole session, reset before each test: starting a process per test costs more
+# than the tests themselves on a loaded machine. Tests that kill a server make their own (make_fake_server).
+@pytest.fixture(scope="session")
+def _shared_fault_server():
+    server = FaultServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def fake_server(_shared_fault_server):
+    if _shared_fault_server.process.poll() is not None:  # a test crashed it: start it again
+        _shared_fault_server.start()
+    _shared_fault_server.configure()
+    yield _shared_fault_server
+    _shared_fault_server.release()  # nothing may stay hanging into the next test
 
 
 @pytest.fixture
 def make_fake_server():
     servers = []
 
-    def make(**kwargs) -> FakeServer:
-        servers.append(FakeServer(**kwargs))
+    def make(**config) -> FaultServer:
+        servers.append(FaultServer(**config))
         return servers[-1]
 
     yield make
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    return free_port()
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,19 @@
-"""Fault injection against the OpenAI-compatible client (fake server: real faults cannot be ordered from a real one).
+"""Fault injection against the OpenAI-compatible client (a fault server in its own process: real faults cannot
+be ordered from a real server).
 
 Every test runs under a hard pytest timeout: the client must recover or report per-item errors,
-never hang, and keep the results it already has.
+never hang, and keep the results it already has. No test measures time: they count calls and synchronise
+with the server through its control endpoints.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 
-from emopillars.llm import ChatRequest, SamplingParams, load_llm
-from emopillars.llm.backends.openai_compat import _retry_after_seconds
+from emopillars.llm import ChatRequest, ErrorKind, SamplingParams, load_llm
+from emopillars.llm.backends.openai_compat import OpenAICompatBackend, _retry_after_seconds
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -37,17 +38,30 @@ def _req(key: str, schema=SCHEMA, **params) -> ChatRequest:
     return ChatRequest.from_prompt(key, params=SamplingParams(max_tokens=32, **params), schema=schema, tag=key)
 
 
-def test_429_with_retry_after_is_honoured_fake_server(fake_server):
+def test_429_with_retry_after_is_honoured_fake_server(fake_server, monkeypatch):
     fake_server.script("a", [("status", 429, 0.3), ("status", 429, 0.3)])
+    waits = []
+    real_delay = OpenAICompatBackend._delay
+
+    def recording_delay(self, attempt, retry_after):
+        waits.append(real_delay(self, attempt, retry_after))
+        return waits[-1]
+
+    monkeypatch.setattr(OpenAICompatBackend, "_delay", recording_delay)
     with _llm(fake_server) as llm:
-        started = time.perf_counter()
         [response] = llm.generate([_req("a")])
-        elapsed = time.perf_counter() - started
     assert response.ok, response.error
     assert response.parsed == {"echo": "a", "seed": 0}
     assert fake_server.calls_for("a") == 3
-    assert elapsed >= 0.6  # two Retry-After waits of 0.3 s, longer than the 0.05 s backoff cap
+    assert waits == [0.3, 0.3]  # the server's Retry-After, longer than the 0.05 s backoff cap
     assert llm.metrics.transport_retries == 2
+
+
+def test_retry_after_is_capped_and_backoff_grows():
+    backend = OpenAICompatBackend("http://127.0.0.1:9/v1", "m", backoff_base=0.5, backoff_max=30, retry_after_max=60)
+    assert backend._delay(0, 3600) == 60  # a server asking for an hour gets the cap
+    assert 0.25 <= backend._delay(0, None) <= 0.5 and 2 <= backend._delay(3, None) <= 4
+    assert backend._delay(10, None) <= 30
 
 
 def test_500_then_success_fake_server(fake_server):
@@ -63,6 +77,7 @@ def test_persistent_500_gives_item_error_fake_server(fake_server):
     with _llm(fake_server, http_retries=2) as llm:
         responses = llm.generate([_req("c"), _req("fine")])
     assert not responses[0].ok and "HTTP 500" in responses[0].error and "3 attempts" in responses[0].error
+    assert responses[0].error_kind == ErrorKind.TRANSIENT and responses[0].call_failed
     assert responses[1].ok and responses[1].parsed["echo"] == "fine"
     assert fake_server.calls_for("c") == 3
 
@@ -71,29 +86,9 @@ def test_4xx_is_not_retried_fake_server(fake_server):
     fake_server.script("bad", [("always", ("status", 400))])
     with _llm(fake_server) as llm:
         [response] = llm.generate([_req("bad")])
-    assert not response.ok and "HTTP 400" in response.error
+    assert not response.ok and "HTTP 400" in response.error and "injected 400" in response.error
+    assert response.error_kind == ErrorKind.FATAL
     assert fake_server.calls_for("bad") == 1
-
-
-def test_slow_answer_times_out_then_recovers_fake_server(fake_server):
-    fake_server.script("slow", [("sleep", 1.5)])
-    with _llm(fake_server, timeout=0.4) as llm:
-        started = time.perf_counter()
-        [response] = llm.generate([_req("slow")])
-    assert response.ok and response.parsed["echo"] == "slow"
-    assert time.perf_counter() - started < 1.5  # did not wait for the slow answer
-    assert fake_server.calls_for("slow") == 2
-
-
-def test_always_slow_reports_timeout_without_hanging_fake_server(fake_server):
-    fake_server.script("stuck", [("always", ("sleep", 5))])
-    with _llm(fake_server, timeout=0.3, http_retries=1) as llm:
-        started = time.perf_counter()
-        responses = llm.generate([_req("stuck"), _req("quick")])
-        elapsed = time.perf_counter() - started
-    assert not responses[0].ok and "timeout" in responses[0].error
-    assert responses[1].ok
-    assert elapsed < 3
 
 
 def test_dropped_connection_is_retried_fake_server(fake_server):
@@ -110,7 +105,7 @@ def test_unreadable_body_is_retried_then_reported_fake_server(fake_server):
     with _llm(fake_server, http_retries=2) as llm:
         ok, bad = llm.generate([_req("garbled"), _req("always-garbled")])
     assert ok.ok and ok.parsed["echo"] == "garbled"
-    assert not bad.ok and "unreadable response body" in bad.error
+    assert not bad.ok and "unreadable answer" in bad.error and bad.error_kind == ErrorKind.TRANSIENT
 
 
 def test_malformed_model_json_is_repaired_fake_server(fake_server):
@@ -118,7 +113,7 @@ def test_malformed_model_json_is_repaired_fake_server(fake_server):
     with _llm(fake_server) as llm:
         [response] = llm.generate([_req("fenced")])
     assert response.ok and response.parsed == {"echo": "fenced"}
-    assert response.repairs >= 1 and llm.metrics.repairs >= 1
+    assert response.repairs == 1 and llm.metrics.repairs == 1
     assert response.retries == 0
 
 
@@ -140,6 +135,7 @@ def test_unparseable_after_all_retries_is_an_error_record_fake_server(fake_serve
     with _llm(fake_server, max_retries=2) as llm:
         [response] = llm.generate([_req("junk")])
     assert not response.ok and "not JSON" in response.error and "after 2 retries" in response.error
+    assert response.error_kind == ErrorKind.ANSWER and not response.call_failed
     assert response.text == "I cannot answer that."
     assert fake_server.calls_for("junk") == 3
 
@@ -151,15 +147,14 @@ def test_schema_mismatch_is_retried_fake_server(fake_server):
     assert response.ok and response.retries == 1
 
 
-def test_dead_port_reports_every_item_quickly(unused_port):
+def test_dead_port_reports_every_item_as_transient(unused_port):
     spec = f"openai:http://127.0.0.1:{unused_port}/v1#m"
     llm = load_llm(spec, cache=False, timeout=1, http_retries=2, backoff_base=0.01)
-    started = time.perf_counter()
     responses = llm.generate([_req(str(i)) for i in range(5)])
     llm.close()
-    assert all(not r.ok and "connection error" in r.error for r in responses)
+    assert all(not r.ok and "connection error" in r.error and "3 attempts" in r.error for r in responses)
+    assert all(r.error_kind == ErrorKind.TRANSIENT for r in responses)
     assert [r.tag for r in responses] == [str(i) for i in range(5)]
-    assert time.perf_counter() - started < 10
 
 
 def test_mixed_batch_keeps_good_results_and_cache_resumes_fake_server(fake_server, tmp_path):
@@ -182,14 +177,20 @@ def test_mixed_batch_keeps_good_results_and_cache_resumes_fake_server(fake_serve
 
 
 def test_concurrency_is_bounded_fake_server(fake_server):
+    """Four slots: four requests hang in the server, the other eight wait in the client until released."""
     for i in range(12):
-        fake_server.script(f"s{i}", [("sleep", 0.2)])
-    with _llm(fake_server, concurrency=4) as llm:
-        started = time.perf_counter()
-        responses = llm.generate([_req(f"s{i}") for i in range(12)])
-        elapsed = time.perf_counter() - started
-    assert all(r.ok for r in responses)
-    assert 0.55 < elapsed < 3  # 12 x 0.2 s through 4 slots is >= 0.6 s; unbounded would be ~0.2 s
+        fake_server.script(f"s{i}", [("hang",)])
+    seen = []
+    with _llm(fake_server, concurrency=4, timeout=60) as llm:
+        import threading
+
+        worker = threading.Thread(target=lambda: seen.extend(llm.generate([_req(f"s{i}") for i in range(12)])))
+        worker.start()
+        fake_server.await_hanging(4)
+        assert len(fake_server.bodies) == 4  # a fifth request was never sent while four were in flight
+        fake_server.release()
+        worker.join(timeout=60)
+    assert len(seen) == 12 and all(r.ok for r in seen)
 
 
 def test_api_key_from_env_is_sent_and_never_logged_fake_server(fake_server, monkeypatch, caplog):
@@ -237,14 +238,12 @@ def test_chunked_answer_and_connection_close_fake_server(fake_server):
     assert second.ok and second.parsed["echo"] == "after"
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_both_transports_recover_from_the_same_faults_fake_server(fake_server, fast):
-    fake_server.script("mix", [("status", 429, 0.1), ("drop",), ("status", 502), ("garbage",)])
-    with _llm(fake_server, fast_transport=fast, http_retries=5) as llm:
+def test_all_transport_faults_in_a_row_are_survived_fake_server(fake_server):
+    fake_server.script("mix", [("status", 429, 0.01), ("drop",), ("status", 502), ("garbage",), ("reset",)])
+    with _llm(fake_server, http_retries=5) as llm:
         [response] = llm.generate([_req("mix")])
-        transport = type(llm.backend._client._transport).__name__
     assert response.ok and response.parsed["echo"] == "mix"
-    assert transport == ("FastHTTPTransport" if fast else "AsyncHTTPTransport")
+    assert fake_server.calls_for("mix") == 6
 
 
 def test_retry_after_header_forms():
@@ -293,17 +292,20 @@ def test_run_executes_a_coroutine_on_the_llm_loop_fake_server(fake_server):
     assert sorted(seen) == [("emopillars-llm-loop", "r1"), ("emopillars-llm-loop", "r2")]
 
 
-def test_fast_path_sends_what_httpx_sends_fake_server(fake_server, monkeypatch):
+def test_request_body_and_headers_fake_server(fake_server, monkeypatch):
     monkeypatch.setenv("EMOPILLARS_API_KEY", "sk-test-123")
-    for fast in (True, False):
-        with _llm(fake_server, fast_transport=fast) as llm:
-            [response] = llm.generate([_req(f"same-{fast}", temperature=0.5)])
-        assert response.ok and response.parsed["echo"] == f"same-{fast}"
-    fast_body, slow_body = fake_server.bodies[-2:]
-    fast_headers, slow_headers = fake_server.headers[-2:]
-    assert fast_body["messages"][-1]["content"] == "same-True" and slow_body["messages"][-1]["content"] == "same-False"
-    fast_body["messages"], slow_body["messages"] = [], []
-    assert fast_body == slow_body  # same JSON (orjson on the fast path, the same fields)
-    for name in ("Host", "Content-Type", "Authorization", "Accept", "User-Agent"):
-        assert fast_headers.get(name) == slow_headers.get(name), name
-    assert fast_headers["Authorization"] == "Bearer sk-test-123"
+    with _llm(fake_server) as llm:
+        [response] = llm.generate([_req("same", temperature=0.5)])
+    assert response.ok and response.parsed["echo"] == "same"
+    [body], [headers] = fake_server.bodies, fake_server.headers
+    assert body == {
+        "model": "fake-model",
+        "messages": [{"role": "user", "content": "same"}],
+        "max_tokens": 32,
+        "temperature": 0.5,
+        "top_p": 1.0,
+        "seed": 0,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "output", "schema": SCHEMA}},
+    }
+    assert headers["Authorization"] == "Bearer sk-test-123"
+    assert headers["Content-Type"] == "application/json" and headers["Host"] == f"127.0.0.1:{fake_server.port}"

@@ -1,4 +1,4 @@
-"""Strict parse, then repair, with a count of repairs; a light schema check."""
+"""Strict parse, then repair (syntax only, never lost content), with a count of repairs; a light schema check."""
 
 from __future__ import annotations
 
@@ -21,17 +21,28 @@ def test_valid_json_needs_no_repair():
 @pytest.mark.parametrize(
     "text",
     [
-        '```json\n{"labels": ["joy"]}\n```',
+        '```json\n{"labels": ["joy"],}\n```',
         '{"labels": ["joy"],}',
-        '{"labels": ["joy", "anger"',
+        "{'labels': ['joy']}",
         'Sure! Here it is: {"labels": ["joy"]}',
     ],
 )
-def test_common_faults_are_repaired_and_counted(text):
+def test_syntax_faults_are_repaired_and_counted(text):
     result = parse_json(text, SCHEMA)
     assert result.ok, result.error
-    assert result.repairs >= 1
+    assert result.repairs == 1
     assert result.value["labels"][0] == "joy"
+
+
+def test_a_code_fence_is_unwrapped_not_repaired():
+    result = parse_json('```json\n{"labels": ["joy"]}\n```', SCHEMA)
+    assert result.ok and result.repairs == 0 and result.value == {"labels": ["joy"]}
+
+
+@pytest.mark.parametrize("text", ['{"labels": ["joy", "anger"', '{"labels": ["joy", "ang', '```json\n{"labels": ["jo'])
+def test_cut_off_answers_are_errors_not_repairs(text):
+    result = parse_json(text, SCHEMA)
+    assert not result.ok and result.cut_off and result.value is None and "cut off" in result.error
 
 
 @pytest.mark.parametrize("text", ["", "   ", "I cannot help with that"])

@@ -7,8 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
-import httpx
 import pytest
 
 from emopillars.cli.main import main
@@ -45,9 +46,10 @@ def llama_server(qwen_gguf, tmp_path_factory):
             if process.poll() is not None:
                 pytest.fail(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
+                with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (OSError, urllib.error.URLError):
                 time.sleep(0.5)
         else:
             pytest.fail("llama_cpp.server did not come up within 180 s")

@@ -59,9 +59,11 @@ def test_actors_malformed(response, reason):
     assert actors.parse(response, PLOT).drop == reason
 
 
-def test_actors_repairs_fenced_and_truncated_json():
-    parsed = actors.parse(reply(text='```json\n{"characters": ["Marta", "Tomas", "Iv'), PLOT)
+def test_actors_repairs_fenced_json_but_never_accepts_a_cut_off_answer():
+    parsed = actors.parse(reply(text='```json\n{"characters": ["Marta", "Tomas",]}\n```'), PLOT)
     assert [o["actor"] for o in parsed.outputs][:2] == ["Marta", "Tomas"]
+    cut = actors.parse(reply(text='```json\n{"characters": ["Marta", "Tomas", "Iv'), PLOT)  # issue 10 point 2
+    assert cut.drop == "invalid_json" and not cut.outputs
 
 
 # ---- utterances -------------------------------------------------------------------------------------

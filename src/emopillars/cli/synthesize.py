@@ -68,6 +68,22 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--force", action="store_true", help="discard a previous run with another config in --out")
+    engine = parser.add_argument_group("engine (see docs/scale-out.md)")
+    engine.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="where the LLM calls run: this process (local) or a Ray Data job per step (ray: pip install "
+        "'emopillars[ray]'); a run stopped on one engine resumes on the other",
+    )
+    engine.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: Ray's local mode)")
+    engine.add_argument(
+        "--ray-endpoint",
+        action="append",
+        metavar="SPEC",
+        help="another OpenAI-compatible server of the same model (repeatable); the Ray engine spreads the calls "
+        "over --llm and these and fails over when one dies",
+    )
     parser.set_defaults(func=run)
 
 
@@ -103,8 +119,9 @@ def run(args) -> int:
             progress=not args.no_progress,
             force=args.force,
         )
+        engine = _engine(args)
         with sigterm_as_interrupt():
-            manifest = synthesize(config)
+            manifest = synthesize(config, engine=engine)
     except Terminated:
         print(
             f"emopillars synthesize: stopped by SIGTERM; finished work is saved in {args.out}: rerun the same "
@@ -116,6 +133,17 @@ def run(args) -> int:
         raise CLIError(redact_spec(str(exc))) from None
     print_summary(manifest)
     return 0
+
+
+def _engine(args):
+    """The engine the options name (None: the local one); Ray options without ``--engine ray`` are an error."""
+    from emopillars.synth.engines import load_engine
+
+    if args.engine != "ray":
+        if args.ray_address or args.ray_endpoint:
+            raise ValueError("--ray-address and --ray-endpoint need --engine ray")
+        return None
+    return load_engine("ray", address=args.ray_address, endpoints=args.ray_endpoint or ())
 
 
 def print_summary(manifest) -> None:

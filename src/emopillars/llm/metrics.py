@@ -26,6 +26,9 @@ class LLMMetrics:
     parse_failures: int = 0
     repairs: int = 0
     errors: int = 0
+    answer_errors: int = 0  # unusable answers after the retries (the item's)
+    transient_errors: int = 0  # calls that failed for a reason that may pass (timeouts, 5xx, network)
+    fatal_errors: int = 0  # calls that failed until a person acts (key, model, request settings)
     call_seconds: float = 0.0
     wall_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -69,7 +72,8 @@ class LLMMetrics:
             f"tokens {self.prompt_tokens} in / {self.completion_tokens} out, "
             f"{self.tokens_per_s:.1f} tok/s, {self.requests_per_s:.1f} req/s, "
             f"retries {self.retries} (+{self.transport_retries} transport), "
-            f"parse failures {self.parse_failures}, repairs {self.repairs}, errors {self.errors}, "
+            f"parse failures {self.parse_failures}, repairs {self.repairs}, errors {self.errors} "
+            f"({self.answer_errors} answer / {self.transient_errors} transient / {self.fatal_errors} fatal), "
             f"wall {self.wall_seconds:.1f}s"
         )
 

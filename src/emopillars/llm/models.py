@@ -3,7 +3,9 @@
 PyPI limits file sizes, so larger GGUFs come split over several packages. ``model_path(name)``
 concatenates the parts in order into ``<cache>/models/<file>``, hashing while it writes, and moves
 the file into place only when the hash matches (an interrupted or corrupt assembly never leaves a
-half file under the final name). Later calls find the file and a ``.sha256`` stamp and return at once.
+half file under the final name). Later calls find the file and a ``.sha256`` stamp (written with
+:func:`emopillars.files.atomic_write_text`) and return at once. The model itself is streamed to its
+temporary file part by part: at up to a gigabyte it cannot go through the in-memory atomic-write helper.
 Packages are located with ``importlib.util.find_spec`` without importing them (one of them imports
 an unrelated plugin system at import time).
 """
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emopillars import settings
+from emopillars.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 _CHUNK = 8 * 1024 * 1024
@@ -169,7 +172,7 @@ def _assemble(model: PackagedModel, parts: list[Path]) -> Path:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    target.with_name(target.name + ".sha256").write_text(model.sha256 + "\n")
+    atomic_write_text(target.with_name(target.name + ".sha256"), model.sha256 + "\n")
     return target
 
 

@@ -1,10 +1,15 @@
-"""Turning model text into JSON: strict first, then repair, and say how much repair it took.
+"""Turning model text into JSON: strict first, then repair syntax, never accept lost content.
 
-Small models wrap JSON in code fences, leave trailing commas, or stop inside an array. A strict
-``json.loads`` is tried first; then the text with fences stripped; then ``json_repair`` (a
-maintained library for exactly these faults). Every step beyond the first counts as one repair, so
-callers (and the metrics) can see how often the model needed help. A light schema check (type,
-required keys, enum values) catches answers that parse but do not fit, so they can be retried.
+Small models wrap JSON in code fences, leave trailing commas, or stop inside a string or an array. A
+strict parse is tried first; then the text with one code fence stripped (unwrapping, not a repair: nothing
+is lost); then ``json_repair`` (a maintained library for exactly these faults), which counts as one
+repair so that callers (and the metrics) see how often the model needed help.
+
+Repair may fix syntax, never accept lost content: ``json_repair`` also "repairs" an answer that stops in
+the middle of a string by closing the string, which turns "Letter fell behind the old oven" into "Letter
+fell old ov". So a repaired text must be *complete*: its top-level object or array closes and it does not
+end inside a string. Otherwise the result is an error ("cut off"), with no value, and the caller retries.
+A light schema check (type, required keys, enum values) catches answers that parse but do not fit.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class ParseResult:
     value: Any = None
     repairs: int = 0
     error: str | None = None
+    cut_off: bool = False  # the text stopped before its JSON was complete: content was lost
 
     @property
     def ok(self) -> bool:
@@ -55,6 +61,10 @@ def parse_json(text: str, schema: dict[str, Any] | None = None) -> ParseResult:
     value, repairs = _loads_with_repair(text)
     if repairs < 0:
         return ParseResult(error=f"not JSON: {_preview(text)}")
+    if repairs:
+        cut = truncation(strip_fences(text))
+        if cut:
+            return ParseResult(repairs=repairs, error=f"answer is cut off ({cut}): {_preview(text)}", cut_off=True)
     problem = check_schema(value, schema) if schema else None
     if problem:
         return ParseResult(value=value, repairs=repairs, error=f"does not match the schema: {problem}")
@@ -74,7 +84,7 @@ def _loads_with_repair(text: str) -> tuple[Any, int]:
     stripped = strip_fences(text)
     if stripped is not text:
         try:
-            return json.loads(stripped), 1
+            return json.loads(stripped), 0
         except ValueError:
             pass
     try:
@@ -83,7 +93,49 @@ def _loads_with_repair(text: str) -> tuple[Any, int]:
         return None, -1
     if repaired == "" or repaired is None:
         return None, -1
-    return repaired, 2 if stripped is not text else 1
+    return repaired, 1
+
+
+def truncation(text: str) -> str | None:
+    """Why ``text`` stops before its JSON value is complete, or None when it is complete.
+
+    Scans from the first ``{`` or ``[`` (or a leading string) and tracks double-quoted strings with their
+    escapes and bracket depth: a value is complete once its outermost bracket closes; text after it
+    (a model's comment) does not matter. Ends inside a string, or with brackets still open: cut off.
+    """
+    start = -1
+    for i, ch in enumerate(text):
+        if ch in "{[":
+            start = i
+            break
+        if ch == '"':
+            start = i
+            break
+    if start < 0:
+        return None  # a bare number or word: nothing to lose inside it
+    depth, in_string, escaped = 0, False, False
+    for ch in text[start:]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+                if depth == 0:
+                    return None  # a complete top-level string
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth <= 0:
+                return None
+    if in_string:
+        return "it ends inside a string"
+    return f"{depth} bracket{'s' if depth != 1 else ''} never closed"
 
 
 def check_schema(value: Any, schema: dict[str, Any], path: str = "$") -> str | None:

@@ -87,9 +87,10 @@ def wants_context(record_id: str, seed: int, fraction: float) -> bool:
 class _Run:
     """State of one :func:`synthesize` call: steps, LLM, what the stages did (for the manifest)."""
 
-    def __init__(self, config: SynthesisConfig, llm, rundir: RunDir, plots: list[corpus_io.Plot]) -> None:
+    def __init__(self, config: SynthesisConfig, llm, rundir: RunDir, plots: list[corpus_io.Plot], engine=None) -> None:
         self.config = config
         self.llm = llm
+        self.engine = engine  # None: this process's runner; else an engine from emopillars.synth.engines
         self.rundir = rundir
         self.plot_by_id = {p.id: p for p in plots}
         options = {"utterances": {"n_neutral": config.n_neutral}}
@@ -147,7 +148,7 @@ class _Run:
         logger.info("step %s: %d input rows", name, len(rows))
         stats = self.step_stats[name] = StepStats(name)
         self.step_inputs[name] = len(rows)
-        result = run_step(
+        result = (self.engine.run_step if self.engine is not None else run_step)(
             self.steps[name],
             rows,
             self.llm,
@@ -243,11 +244,14 @@ class _Run:
         ]
 
 
-def synthesize(config: SynthesisConfig, llm=None) -> Manifest:
+def synthesize(config: SynthesisConfig, llm=None, *, engine=None) -> Manifest:
     """Run (or resume) the whole pipeline into ``config.out_dir``; returns the manifest (also on disk).
 
     ``llm``: an object with ``generate(requests) -> responses`` and ``model_id``; by default
     ``emopillars.llm.load_llm(config.llm, cache=config.cache, concurrency=config.concurrency)``.
+    ``engine``: where each step's LLM calls run -- ``None`` for this process (the runner), or an engine of
+    :mod:`emopillars.synth.engines` (e.g. Ray Data), which opens its own LLM handle when ``llm`` is None and
+    writes the same checkpoints, so a step interrupted on one engine resumes on the other.
     Raises :class:`~emopillars.synth.errors.SynthesisError` (or a subclass) with a message saying what to do
     when the run cannot finish, ``KeyboardInterrupt`` when interrupted; the manifest records either.
     """
@@ -256,7 +260,7 @@ def synthesize(config: SynthesisConfig, llm=None) -> Manifest:
     rundir.create()
     try:
         with rundir.locked():
-            return _synthesize(config, llm, rundir)
+            return _synthesize(config, llm, rundir, engine)
     except OSError as exc:
         raise _os_error(exc, rundir) from None
 
@@ -274,7 +278,7 @@ def _os_error(exc: OSError, rundir: RunDir) -> BaseException:
     return SynthesisError(f"cannot read or write files{where}: {exc.strerror}")
 
 
-def _synthesize(config: SynthesisConfig, llm, rundir: RunDir) -> Manifest:
+def _synthesize(config: SynthesisConfig, llm, rundir: RunDir, engine=None) -> Manifest:
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     rundir.check_config(config)
@@ -289,8 +293,8 @@ def _synthesize(config: SynthesisConfig, llm, rundir: RunDir) -> Manifest:
     )
     own_llm = llm is None
     if own_llm:
-        llm = _open_llm(config)
-    run = _Run(config, llm, rundir, plots)
+        llm = engine.open_llm(config) if engine is not None else _open_llm(config)
+    run = _Run(config, llm, rundir, plots, engine)
     end = _End(run, previous, plots, corpus_stats, started, started_at)
     try:
         tables = run.run_stages()
@@ -506,6 +510,7 @@ class _End:
 
     def run_entry(self, wall: float) -> dict[str, Any]:
         entry = {"started": self.started_at, "wall_s": round(wall, 2), "status": self.status}
+        entry["engine"] = getattr(self.run.engine, "name", "local")
         if self.error:
             entry["error"] = self.error.get("kind")
         return entry

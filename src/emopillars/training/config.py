@@ -36,6 +36,9 @@ class TrainConfig:
     ``bf16``: ``"auto"`` (or ``None``) = on only where the hardware has native bf16 (CUDA bf16, a CPU with
     AVX512-BF16 or AMX; see :mod:`emopillars.inference.precision`), ``True``/``False`` forces it.
     ``threshold_policy``: ``auto`` picks global or per-class thresholds by cross-fitted dev macro-F1.
+    ``fp16``: fp16 autocast with loss scaling (GPUs without bf16); excludes ``bf16=True``.
+    ``gradient_checkpointing``: recompute activations in the backward pass (less memory, ~30% more time), so
+    roberta-large fits at the paper's batch sizes; with ``grad_accum`` the batch is ``batch_size * grad_accum``.
     """
 
     model: str = "minilm"
@@ -56,6 +59,8 @@ class TrainConfig:
     dev_limit: int | None = None
     seed: int = 42
     bf16: bool | str | None = "auto"
+    fp16: bool = False
+    gradient_checkpointing: bool = False
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
@@ -73,6 +78,8 @@ class TrainConfig:
             self.bf16 = parse_bf16(self.bf16)
         except ValueError as exc:
             raise ValueError(f"TrainConfig.{exc}") from None
+        if self.fp16 and self.bf16 is True:
+            raise ValueError("TrainConfig: choose bf16 or fp16, not both")
         if self.max_length is None:
             self.max_length = 256 if self.context_aware else 128
         positive_ints = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accum": self.grad_accum}

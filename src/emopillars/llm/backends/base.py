@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from emopillars.llm.types import ChatRequest
+from emopillars.llm.types import ChatRequest, ErrorKind
 
 
 @dataclass
@@ -17,15 +17,33 @@ class Completion:
     completion_tokens: int = 0
     finish_reason: str | None = None
     transport_retries: int = 0
+    problem: str | None = None  # the answer arrived but holds nothing usable (no choices, null content)
 
 
 class BackendError(Exception):
-    """A request failed for good (after the backend's own transport retries)."""
+    """A request failed for good (after the backend's own transport retries).
 
-    def __init__(self, message: str, *, retryable: bool = False, attempts: int = 1) -> None:
+    ``kind`` is an :class:`~emopillars.llm.types.ErrorKind`: ``TRANSIENT`` (worth retrying later: timeouts,
+    connection faults, 429, 5xx) or ``FATAL`` (a person must act: bad key, unknown model, invalid request).
+    When not given it follows ``retryable``. ``status`` is the HTTP status when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        attempts: int = 1,
+        status: int | None = None,
+        kind: str | None = None,
+    ) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        if kind is not None and kind not in ErrorKind.ALL:
+            raise ValueError(f"unknown error kind {kind!r}")
+        self.kind = kind or (ErrorKind.TRANSIENT if retryable else ErrorKind.FATAL)
+        self.retryable = self.kind == ErrorKind.TRANSIENT
         self.attempts = attempts
+        self.status = status
 
 
 class BackendUnavailable(BackendError):
@@ -52,6 +70,14 @@ class Backend:
 
     async def check(self) -> None:
         """Raise :class:`BackendUnavailable` when the backend cannot serve; cheap, sends no generation."""
+
+    async def prepare(self) -> None:
+        """Learn what :attr:`model_id` depends on (e.g. the model a server serves) before keys are built."""
+
+    @property
+    def cacheable(self) -> bool:
+        """Whether :attr:`model_id` identifies the answering model well enough to cache its answers."""
+        return True
 
     def describe(self) -> str:
         return f"{self.kind} ({self.model_id})"

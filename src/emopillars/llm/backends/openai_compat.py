@@ -1,18 +1,31 @@
 """Any OpenAI-compatible chat server: vLLM, SGLang, TGI, Ollama, llama.cpp server, hosted APIs.
 
-One shared ``httpx.AsyncClient`` with a connection pool sized to the concurrency, so the client is
-never the bottleneck of a GPU server; for plain ``http://`` it uses the lean keep-alive transport of
-:mod:`emopillars.llm.backends.fast_http` (httpcore's pool capped the client far below 2,000 req/s).
-Transport faults (429, 5xx, connection errors, timeouts, an unreadable body) are retried with
-exponential backoff and jitter, honouring ``Retry-After``; other 4xx answers fail the one request
-at once.
+HTTP is aiohttp's: one ``ClientSession`` per backend, made on the LLM's event loop at first use, with a
+keep-alive pool of at most ``max_connections`` connections, https (the default SSL context, so
+``SSL_CERT_FILE`` works), proxies and ``.netrc`` from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``,
+``NO_PROXY``, read once with aiohttp's own helpers when the session is made), a connect timeout and a
+per-request read timeout. One code path for every URL.
+
+Errors are typed (:class:`~emopillars.llm.types.ErrorKind`, table in docs/llm.md). Faults that may pass
+(timeouts, refused/reset/dropped connections, 408/409/425/429, 5xx, a body that is not a chat completion,
+e.g. a proxy's HTML page) are retried here with exponential backoff and jitter, honouring ``Retry-After``,
+then raised as ``TRANSIENT``. Answers no retry fixes (401/403, 404, other 4xx) raise ``FATAL`` at once,
+with a message that says what to fix. An answer that arrived but holds nothing (no choices, null content)
+is returned with :attr:`Completion.problem` set: the client retries it with another seed.
+
+Retry budget per request (defaults): at most ``http_retries + 1`` = 5 attempts, of which at most
+``timeout_retries + 1`` = 2 may time out (a generation that hung once costs ``timeout`` again); waits of
+0.5, 1, 2, 4 s (x a jitter of 0.5-1) or the server's ``Retry-After`` up to 60 s. The first dropped
+connection is retried at once: a keep-alive connection the server closed while idle is not an outage.
 
 Structured output: ``response_format`` with the JSON schema for every server; in addition vLLM gets
 its own field (``guided_json`` before 0.10.2, ``structured_outputs`` after) and a llama.cpp server
-gets the bounded grammar (see :mod:`emopillars.llm.grammar`). The server kind is read once from
-``/models`` (``owned_by``) unless given.
+gets the bounded grammar (see :mod:`emopillars.llm.grammar`). The server kind and the served model
+are read from ``/models`` before the first request (see :meth:`OpenAICompatBackend.prepare`).
 
-The API key comes from ``EMOPILLARS_API_KEY`` or ``OPENAI_API_KEY`` only, and is never logged.
+The API key comes from ``EMOPILLARS_API_KEY`` or ``OPENAI_API_KEY`` (sent as a bearer token), or from
+credentials in the URL (``http://user:password@host/v1``, sent as basic auth). Neither ever appears in
+``describe()``, a repr, a log line, an error message or a cache key.
 """
 
 from __future__ import annotations
@@ -23,23 +36,34 @@ import json
 import logging
 import os
 import random
+import ssl
 import time
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
+from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_from_env
+from yarl import URL
 
 from emopillars.llm.backends.base import Backend, BackendError, BackendUnavailable, Completion
-from emopillars.llm.backends.fast_http import FastHTTPTransport
 from emopillars.llm.grammar import schema_to_gbnf
-from emopillars.llm.types import ChatRequest
+from emopillars.llm.secrets import redact_spec
+from emopillars.llm.types import ChatRequest, ErrorKind
 
 log = logging.getLogger(__name__)
-logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would drown a run
 
 API_KEY_ENV_VARS = ("EMOPILLARS_API_KEY", "OPENAI_API_KEY")
 SERVER_KINDS = ("auto", "generic", "vllm", "sglang", "llamacpp", "ollama", "openai")
-_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+DEFAULT_TIMEOUT = 120.0  # seconds to wait for one answer: ~10x a 500-token answer from a loaded GPU server
+CONNECT_TIMEOUT = 10.0
+LIST_TIMEOUT = 10.0  # GET /models and /version: no generation, so not the (longer) answer timeout
+HTTP_RETRIES = 4
+TIMEOUT_RETRIES = 1
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 30.0
+RETRY_AFTER_MAX = 60.0
+TRANSIENT_STATUS = frozenset({408, 409, 425, 429})  # and every 5xx
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def api_key_from_env() -> str | None:
@@ -50,6 +74,21 @@ def api_key_from_env() -> str | None:
     return None
 
 
+def is_transient_status(status: int) -> bool:
+    return status in TRANSIENT_STATUS or status >= 500
+
+
+def normalize_endpoint(url: URL) -> str:
+    """The endpoint as it identifies a server: lower-case scheme and host, no default port, no credentials,
+    no trailing slash, secrets in the query redacted."""
+    port = url.explicit_port
+    netloc = (url.host or "").lower()
+    if port is not None and port != _DEFAULT_PORTS.get(url.scheme):
+        netloc += f":{port}"
+    query = f"?{url.raw_query_string}" if url.raw_query_string else ""
+    return redact_spec(f"{url.scheme.lower()}://{netloc}{url.raw_path.rstrip('/')}{query}")
+
+
 def _version_tuple(text: str) -> tuple[int, ...]:
     parts = []
     for piece in text.split("+")[0].split(".")[:3]:
@@ -58,8 +97,12 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+class _BadBody(ValueError):
+    """A 2xx answer whose body is not a chat completion (HTML from a proxy, truncated JSON, another API)."""
+
+
 class OpenAICompatBackend(Backend):
-    """Chat completions over HTTP with bounded concurrency, timeouts and retries."""
+    """Chat completions over HTTP (aiohttp) with bounded connections, timeouts and typed, bounded retries."""
 
     kind = "openai"
     default_concurrency = 64
@@ -70,96 +113,155 @@ class OpenAICompatBackend(Backend):
         model: str | None = None,
         *,
         server: str = "auto",
-        timeout: float = 300.0,
-        connect_timeout: float = 10.0,
-        http_retries: int = 5,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
+        timeout: float | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        http_retries: int = HTTP_RETRIES,
+        timeout_retries: int = TIMEOUT_RETRIES,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_max: float = BACKOFF_MAX,
+        retry_after_max: float = RETRY_AFTER_MAX,
         max_connections: int = 64,
         max_string: int | None = None,
-        fast_transport: bool = True,
     ) -> None:
         if server not in SERVER_KINDS:
             raise ValueError(f"server must be one of {SERVER_KINDS}, got {server!r}")
-        self.base_url = base_url.rstrip("/")
+        timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        if timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        try:
+            url = URL(base_url.strip())
+            if url.scheme not in _DEFAULT_PORTS or not url.host:
+                raise ValueError("expected http(s)://HOST[:PORT]/PATH")
+            url.port  # noqa: B018 -- raises on a port out of range
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"malformed server URL {redact_spec(base_url)!r}: {exc}") from None
+        self._auth = aiohttp.BasicAuth(url.user or "", url.password or "") if url.user or url.password else None
+        url = url.with_user(None)
+        self.url = url.with_path(url.path.rstrip("/"), keep_query=True) if url.path != "/" else url.with_path("")
+        self.base_url = redact_spec(str(self.url).rstrip("/"))  # for messages: never a secret
+        self.endpoint = normalize_endpoint(self.url)
         self.model = model
         self.server = server
         self.server_version: str | None = None
-        self.timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
+        self.served_models: list[str] | None = None
+        self.timeout = timeout
+        self.connect_timeout = min(connect_timeout, timeout)
         self.http_retries = max(0, int(http_retries))
+        self.timeout_retries = max(0, int(timeout_retries))
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
-        self.max_connections = max_connections
+        self.retry_after_max = retry_after_max
+        self.max_connections = max(1, int(max_connections))
         self.max_string = max_string
-        self.fast_transport = fast_transport
-        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
         self._probe_lock: asyncio.Lock | None = None
-        self._probed = server != "auto" and model is not None
+        self._probed = False
         self._grammars: dict[str, str] = {}
+        self._warned_uncacheable = False
+        self._request_options: dict[str, Any] = {}
 
     # -- identity ---------------------------------------------------------------------------------
     @property
     def model_id(self) -> str:  # type: ignore[override]
-        return f"openai:{self.model or 'default'}"
+        """Server kind, endpoint and served model: two servers never share cache entries."""
+        return f"openai:{self.server}:{self.endpoint}#{self.model or '?'}"
+
+    @property
+    def cacheable(self) -> bool:
+        return self.model is not None and self.server != "auto"
 
     def describe(self) -> str:
         version = f" {self.server_version}" if self.server_version else ""
         return f"OpenAI-compatible server at {self.base_url} ({self.server}{version}), model {self.model or '?'}"
 
-    def __repr__(self) -> str:  # never includes the key
+    def __repr__(self) -> str:  # never includes a key
         return f"OpenAICompatBackend(base_url={self.base_url!r}, model={self.model!r}, server={self.server!r})"
 
     # -- connection -------------------------------------------------------------------------------
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            headers = {"Content-Type": "application/json"}
-            key = api_key_from_env()
-            if key:
-                headers["Authorization"] = f"Bearer {key}"
-            kwargs: dict[str, Any] = {}
-            if self.fast_transport and self.base_url.startswith("http://") and not _proxy_configured():
-                kwargs["transport"] = FastHTTPTransport(self.max_connections)
-            else:
-                kwargs["limits"] = httpx.Limits(
-                    max_connections=self.max_connections, max_keepalive_connections=self.max_connections
-                )
-            self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout, **kwargs)
-            # The hot path builds requests itself from these: httpx's build_request (URL merging,
-            # header and cookie merging) cost more than the rest of a request against a fast server.
-            self._chat_url = httpx.URL(f"{self.base_url}/chat/completions")
-            self._chat_headers = httpx.Headers({**headers, "Accept": "application/json", "User-Agent": "emopillars"})
-            self._timeout_ext = self.timeout.as_dict()
-            transport = kwargs.get("transport")
-            self._fast = _FastChat(transport, self._chat_url, self._chat_headers) if transport else None
-        return self._client
+    def _http(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is not None and self._session_loop is loop and not self._session.closed:
+            return self._session
+        headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "emopillars"}
+        key = api_key_from_env()
+        if key and self._auth is None:
+            headers["Authorization"] = f"Bearer {key}"
+        elif key:
+            log.warning("the URL carries credentials: they are sent instead of the key from %s", API_KEY_ENV_VARS)
+        # Proxy and .netrc settings are read from the environment once, here: with trust_env=True aiohttp reads
+        # them again for every request, in a worker thread (two thread hops per request: measured, it halved
+        # the client's capacity).
+        proxy, proxy_auth = _env_proxy(self.url)
+        self._request_options = {"proxy": proxy, "proxy_auth": proxy_auth} if proxy is not None else {}
+        auth = self._auth or (None if key else _netrc_auth(self.url.host))
+        ssl_context = ssl.create_default_context() if self.url.scheme == "https" else None
+        connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=0, ssl=ssl_context or True)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout, sock_read=self.timeout)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            headers=headers,
+            auth=auth,
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),  # an API client keeps no cookies; saves work on every request
+        )
+        self._session_loop = loop
+        self._chat_url = self.url.with_path(f"{self.url.path.rstrip('/')}/chat/completions", keep_query=True)
+        return self._session
 
-    async def _probe(self) -> None:
-        """Learn the server kind (and a model name when none was given) from ``GET /models``."""
-        if self._probed:
+    def _url(self, suffix: str) -> URL:
+        return self.url.with_path(f"{self.url.path.rstrip('/')}{suffix}", keep_query=True)
+
+    async def _get_json(self, url: URL, timeout: float) -> tuple[int, Any]:
+        """GET ``url``: (status, parsed JSON or None). Transport faults raise aiohttp's exceptions."""
+        client_timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, self.connect_timeout))
+        async with self._http().get(url, timeout=client_timeout, **self._request_options) as response:
+            body = await response.read()
+        try:
+            return response.status, orjson.loads(body)
+        except ValueError:
+            return response.status, None
+
+    # -- probing ----------------------------------------------------------------------------------
+    async def prepare(self) -> None:
+        """Learn the server kind and the served model from ``GET /models`` (once; again after a failed try)."""
+        if self._probed or (self.server != "auto" and self.model is not None):
+            self._probed = True
             return
         if self._probe_lock is None:
             self._probe_lock = asyncio.Lock()
         async with self._probe_lock:  # concurrent first requests wait here for one probe
-            if self._probed:
-                return
-            try:
-                await self._probe_unlocked()
-            finally:
-                self._probed = True
+            if not self._probed:
+                await self._probe()
+        if not self.cacheable and not self._warned_uncacheable:
+            self._warned_uncacheable = True
+            log.warning(
+                "could not learn %s from GET %s/models; answers are not cached until it answers%s",
+                "which model the server serves" if self.model is None else "the server kind",
+                self.base_url,
+                " (or name the model in the spec: openai:URL#MODEL)" if self.model is None else "",
+            )
 
-    async def _probe_unlocked(self) -> None:
-        """Read the kind from ``owned_by`` and the version (vLLM); any failure means a generic server."""
+    async def _probe(self) -> None:
+        """Read the kind from ``owned_by``, the model list, and the version (vLLM). A server that answers
+        without a usable list is a generic one; a server that cannot be reached is asked again next time."""
         try:
-            response = await self._http().get("/models", timeout=min(10.0, self.timeout.read or 10.0))
-            response.raise_for_status()
-            models = response.json().get("data") or []
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            log.debug("could not list models at %s: %s", self.base_url, exc)
+            status, data = await self._get_json(self._url("/models"), LIST_TIMEOUT)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.debug("could not list models at %s: %s", self.base_url, _describe_exception(exc))
+            return
+        self._probed = True
+        models = data.get("data") if status == 200 and isinstance(data, dict) else None
+        if not isinstance(models, list):
+            log.debug("GET %s/models answered HTTP %s without a model list", self.base_url, status)
             if self.server == "auto":
                 self.server = "generic"
             return
+        models = [m for m in models if isinstance(m, dict) and m.get("id")]
+        self.served_models = [str(m["id"]) for m in models]
         if self.model is None and models:
-            self.model = models[0].get("id")
+            self.model = str(models[0]["id"])
         if self.server == "auto":
             owner = str((models[0] if models else {}).get("owned_by", "")).lower()
             self.server = {"vllm": "vllm", "sglang": "sglang", "llamacpp": "llamacpp", "me": "llamacpp"}.get(
@@ -168,25 +270,34 @@ class OpenAICompatBackend(Backend):
         if self.server == "vllm":
             await self._probe_vllm_version()
 
-    async def _probe_vllm_version(self) -> None:
-        root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
+    async def _list_models(self) -> list[str] | None:
         try:
-            response = await self._http().get(f"{root}/version", timeout=10.0)
-            self.server_version = str(response.json().get("version"))
-        except (httpx.HTTPError, ValueError, AttributeError):
+            status, data = await self._get_json(self._url("/models"), LIST_TIMEOUT)
+        except (aiohttp.ClientError, TimeoutError):
+            return None
+        models = data.get("data") if status == 200 and isinstance(data, dict) else None
+        if not isinstance(models, list):
+            return None
+        return [str(m["id"]) for m in models if isinstance(m, dict) and m.get("id")]
+
+    async def _probe_vllm_version(self) -> None:
+        root = self.url.path[: -len("/v1")] if self.url.path.endswith("/v1") else self.url.path
+        try:
+            _, data = await self._get_json(self.url.with_path(f"{root}/version", keep_query=True), LIST_TIMEOUT)
+            self.server_version = str(data.get("version")) if isinstance(data, dict) else None
+        except (aiohttp.ClientError, TimeoutError):
             self.server_version = None
 
     async def check(self) -> None:
         try:
-            response = await self._http().get("/models", timeout=10.0)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"server unreachable at {self.base_url}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code in (401, 403):
+            status, _ = await self._get_json(self._url("/models"), LIST_TIMEOUT)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise BackendUnavailable(f"server unreachable at {self.base_url}: {_describe_exception(exc)}") from None
+        if status in (401, 403):
             raise BackendUnavailable(
-                f"server at {self.base_url} refused the API key (HTTP {response.status_code}); "
-                f"set one of {', '.join(API_KEY_ENV_VARS)}"
+                f"server at {self.base_url} refused the API key (HTTP {status}); {self._key_hint()}", status=status
             )
-        await self._probe()
+        await self.prepare()
 
     # -- requests ---------------------------------------------------------------------------------
     def payload(self, request: ChatRequest) -> dict[str, Any]:
@@ -228,110 +339,209 @@ class OpenAICompatBackend(Backend):
                 body["guided_json"] = schema
 
     async def complete(self, request: ChatRequest) -> Completion:
-        if not self._probed:
-            await self._probe()
-        body = self.payload(request)
-        client = self._http()
-        content = orjson.dumps(body)
-        last_error = "no attempt made"
+        session = self._http()
+        content = orjson.dumps(self.payload(request))
+        url, options = self._chat_url, self._request_options
         attempts = self.http_retries + 1
-        for attempt in range(attempts):
+        attempt = timeouts = disconnects = 0
+        last_error, last_status = "no attempt made", None
+        while True:
             retry_after: float | None = None
+            immediate = False
             try:
-                if self._fast is not None:
-                    response = await self._fast.post(content, self._timeout_ext)
-                else:
-                    request = httpx.Request(
-                        "POST", self._chat_url, content=content, headers=self._chat_headers,
-                        extensions={"timeout": self._timeout_ext},
-                    )  # fmt: skip
-                    response = await client.send(request)
-            except httpx.TimeoutException as exc:
-                last_error = f"timeout after {self.timeout.read}s ({type(exc).__name__})"
-            except httpx.TransportError as exc:
-                last_error = f"connection error: {type(exc).__name__}: {exc}"
+                async with session.post(url, data=content, **options) as response:
+                    status = response.status
+                    body = await response.read()
+                    headers = response.headers
+            except aiohttp.ConnectionTimeoutError as exc:  # before TimeoutError: it is one too
+                last_error, last_status = f"connection error: {_describe_exception(exc)}", None
+            except TimeoutError:  # aiohttp's read timeout is an asyncio (= builtin) TimeoutError
+                timeouts += 1
+                last_error, last_status = f"no answer within the {self.timeout:g} s timeout", None
+                log.warning(
+                    "LLM request %s timed out after %g s (attempt %d, %s)",
+                    request.tag or "-",
+                    self.timeout,
+                    attempt + 1,
+                    "retrying" if timeouts <= self.timeout_retries and attempt + 1 < attempts else "giving up",
+                )
+                if timeouts > self.timeout_retries:
+                    attempt += 1
+                    break
+            except aiohttp.ClientResponseError as exc:  # too many redirects, a proxy that refused (407, 502)
+                if not is_transient_status(exc.status):
+                    raise BackendError(
+                        f"{self.base_url}: {_describe_exception(exc)}; check the URL and proxy settings",
+                        kind=ErrorKind.FATAL,
+                        status=exc.status,
+                        attempts=attempt + 1,
+                    ) from None
+                last_error, last_status = f"HTTP {exc.status} from a proxy: {_describe_exception(exc)}", exc.status
+            except aiohttp.ClientConnectorCertificateError as exc:  # a setting to fix, not an outage
+                raise BackendError(
+                    f"the TLS certificate of {self.base_url} is not trusted ({_describe_exception(exc)}); for a "
+                    "private CA set SSL_CERT_FILE to its certificate bundle",
+                    kind=ErrorKind.FATAL,
+                    attempts=attempt + 1,
+                ) from None
+            except aiohttp.InvalidURL as exc:
+                raise BackendError(f"invalid URL: {_describe_exception(exc)}", kind=ErrorKind.FATAL) from None
+            except aiohttp.ClientError as exc:  # refused, reset, dropped, broken body, proxy unreachable
+                last_error, last_status = f"connection error: {_describe_exception(exc)}", None
+                disconnects += 1
+                immediate = disconnects == 1 and isinstance(exc, aiohttp.ServerDisconnectedError)
             else:
-                status = response.status_code
-                if status == 200:
+                if 200 <= status < 300:
                     try:
-                        return self._completion(response.json(), attempt)
-                    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-                        last_error = f"unreadable response body ({type(exc).__name__}): {response.text[:120]!r}"
-                elif status in _RETRY_STATUS:
-                    last_error = f"HTTP {status}: {response.text[:200]}"
-                    retry_after = _retry_after_seconds(response.headers.get("retry-after"))
+                        return self._completion(body, attempt)
+                    except _BadBody as exc:
+                        last_error, last_status = f"unreadable answer (HTTP {status}): {exc}", status
+                elif is_transient_status(status):
+                    last_error, last_status = f"HTTP {status}: {_server_message(body)}", status
+                    retry_after = _retry_after_seconds(headers.get("Retry-After"))
                 else:
-                    raise BackendError(f"HTTP {status}: {response.text[:300]}", attempts=attempt + 1)
-            if attempt + 1 < attempts:
-                await asyncio.sleep(self._delay(attempt, retry_after))
-        raise BackendError(f"{last_error} (gave up after {attempts} attempts)", retryable=True, attempts=attempts)
+                    if status == 404 and self.served_models is None:
+                        self.served_models = await self._list_models()  # to say which models it serves
+                    raise BackendError(
+                        self._fatal_message(status, body), kind=ErrorKind.FATAL, status=status, attempts=attempt + 1
+                    )
+            attempt += 1
+            if attempt >= attempts:
+                break
+            await asyncio.sleep(0.0 if immediate else self._delay(attempt - 1, retry_after))
+        raise BackendError(
+            f"{last_error} (gave up after {attempt} attempt{'s' if attempt != 1 else ''})",
+            kind=ErrorKind.TRANSIENT,
+            status=last_status,
+            attempts=attempt,
+        )
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Exponential backoff with full jitter; a server's Retry-After wins when it asks for longer."""
+        """Exponential backoff with jitter; a server's Retry-After wins when it asks for longer (capped)."""
         backoff = min(self.backoff_max, self.backoff_base * (2**attempt)) * random.uniform(0.5, 1.0)
         if retry_after is not None:
-            return min(max(retry_after, backoff), max(self.backoff_max, 60.0))
+            return min(max(retry_after, backoff), self.retry_after_max)
         return backoff
 
     @staticmethod
-    def _completion(data: dict[str, Any], attempt: int) -> Completion:
+    def _completion(body: bytes, attempt: int) -> Completion:
+        try:
+            data = orjson.loads(body)
+        except ValueError:
+            raise _BadBody(f"not JSON: {_preview(body)}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+            raise _BadBody(f"not a chat completion: {_preview(body)}")
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        tokens = {
+            "prompt_tokens": _int(usage.get("prompt_tokens")),
+            "completion_tokens": _int(usage.get("completion_tokens")),
+            "transport_retries": attempt,
+        }
+        if not data["choices"]:
+            return Completion(text="", problem="the server returned no choices", **tokens)
         choice = data["choices"][0]
-        message = choice.get("message") or {}
-        usage = data.get("usage") or {}
-        return Completion(
-            text=message.get("content") or "",
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            finish_reason=choice.get("finish_reason"),
-            transport_retries=attempt,
+        if not isinstance(choice, dict):
+            raise _BadBody(f"not a chat completion: {_preview(body)}")
+        message = choice.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        finish = choice.get("finish_reason")
+        if content is None:
+            return Completion(text="", finish_reason=finish, problem="the answer's content is null", **tokens)
+        if not isinstance(content, str):
+            raise _BadBody(f"content is not text: {_preview(body)}")
+        return Completion(text=content, finish_reason=finish, **tokens)
+
+    # -- messages ---------------------------------------------------------------------------------
+    def _key_hint(self) -> str:
+        if self._auth is not None:
+            return "check the user and password in the URL"
+        if api_key_from_env():
+            return f"the key in {' / '.join(API_KEY_ENV_VARS)} is wrong, revoked or lacks access"
+        return f"no API key is set: set {' or '.join(API_KEY_ENV_VARS)}"
+
+    def _fatal_message(self, status: int, body: bytes) -> str:
+        said = _server_message(body)
+        where = f"{self.base_url}/chat/completions"
+        if status == 401:
+            return f"HTTP 401 from {where}: the server refused the API key ({self._key_hint()}); server said: {said}"
+        if status == 403:
+            return (
+                f"HTTP 403 from {where}: the key may not use model {self.model or '?'} ({self._key_hint()}); "
+                f"server said: {said}"
+            )
+        if status == 404:
+            served = self.served_models
+            if served is not None and self.model not in served:
+                listed = ", ".join(served[:20]) + (" ..." if len(served) > 20 else "") if served else "none"
+                return (
+                    f"HTTP 404 from {where}: the server does not serve model {self.model or '?'!r}; it serves: "
+                    f"{listed}. Fix the model after '#' in the spec (openai:URL#MODEL)"
+                )
+            return (
+                f"HTTP 404 from {where}: unknown model {self.model or '?'!r} or wrong URL (it should end with the "
+                f"API root, e.g. http://HOST:8000/v1); server said: {said}"
+            )
+        return (
+            f"HTTP {status} from {where}: the server rejects the request (a setting such as the model, max_tokens "
+            f"or the schema; fix it and rerun); server said: {said}"
         )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
 
 
-class _RawResponse:
-    """What the hot path needs of an answer: status, headers, body (the fields of ``httpx.Response`` it uses)."""
-
-    __slots__ = ("status_code", "headers", "content")
-
-    def __init__(self, status_code: int, headers: list[tuple[str, str]], content: bytes) -> None:
-        self.status_code = status_code
-        self.headers = httpx.Headers(headers) if status_code != 200 else {}
-        self.content = content
-
-    def json(self) -> Any:
-        return orjson.loads(self.content)
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
+def _env_proxy(url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``), read by aiohttp."""
+    try:
+        return get_env_proxy_for_url(url)
+    except LookupError:  # no proxy for this URL
+        return None, None
 
 
-class _FastChat:
-    """POST /chat/completions straight through :class:`FastHTTPTransport`: the request head is serialized
-    once, each call adds only Content-Length and the body."""
-
-    def __init__(self, transport: FastHTTPTransport, url: httpx.URL, headers: httpx.Headers) -> None:
-        self.transport = transport
-        self.origin = (url.host, url.port or 80)
-        host = url.host if url.port is None else f"{url.host}:{url.port}"
-        lines = [b"POST " + url.raw_path + b" HTTP/1.1", b"Host: " + host.encode("ascii")]
-        lines += [name + b": " + value for name, value in headers.raw if name.lower() != b"content-length"]
-        lines += [b"Accept-Encoding: identity", b"Connection: keep-alive"]
-        self.head = b"\r\n".join(lines) + b"\r\nContent-Length: "
-
-    async def post(self, body: bytes, timeouts: dict) -> _RawResponse:
-        payload = b"".join((self.head, str(len(body)).encode("ascii"), b"\r\n\r\n", body))
-        status, headers, content = await self.transport.send_raw(self.origin, payload, timeouts)
-        return _RawResponse(status, headers, content)
+def _netrc_auth(host: str | None) -> aiohttp.BasicAuth | None:
+    """Credentials for ``host`` from ``~/.netrc`` (or ``$NETRC``), as aiohttp reads them."""
+    if not host:
+        return None
+    try:
+        return basicauth_from_netrc(netrc_from_env(), host)
+    except LookupError:
+        return None
 
 
-def _proxy_configured() -> bool:
-    """httpx's own transport honours proxy variables; the fast one does not, so step aside for them."""
-    return any(os.environ.get(name) for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"))
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _preview(body: bytes, limit: int = 120) -> str:
+    text = " ".join(body[: limit * 2].decode("utf-8", errors="replace").split())
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _server_message(body: bytes) -> str:
+    """The error message a server put in its body (OpenAI, vLLM and TGI shapes), else the start of the body."""
+    try:
+        data = orjson.loads(body)
+    except ValueError:
+        return redact_spec(_preview(body, 200))
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return redact_spec(str(error["message"])[:300])
+        for value in (error, data.get("message"), data.get("detail")):
+            if isinstance(value, str) and value:
+                return redact_spec(value[:300])
+    return redact_spec(_preview(body, 200))
+
+
+def _describe_exception(exc: BaseException) -> str:
+    """``Type: message`` of a transport fault, credentials redacted, on one line."""
+    text = " ".join(str(exc).split()) or "no details"
+    return redact_spec(f"{type(exc).__name__}: {text}")
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from emopillars.llm.backends.base import Backend, BackendError, BackendUnavailable, Completion
-from emopillars.llm.types import ChatRequest
+from emopillars.llm.types import ChatRequest, ErrorKind
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,8 @@ class VLLMOfflineBackend(Backend):
             outputs = self._engine.chat(conversations, sampling_params=params, use_tqdm=False)
         except Exception as exc:  # one bad prompt fails the whole call: isolate it by running one by one
             if len(requests) == 1:
-                return [BackendError(f"vLLM failed: {type(exc).__name__}: {exc}")]
+                # the engine rejected this request (e.g. longer than max_model_len): a setting to fix
+                return [BackendError(f"vLLM failed: {type(exc).__name__}: {exc}", kind=ErrorKind.FATAL)]
             log.warning("vLLM batch failed (%s); retrying the %d requests one by one", exc, len(requests))
             return [self._generate_sync([r])[0] for r in requests]
         return [_completion(out) for out in outputs]
