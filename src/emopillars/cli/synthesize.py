@@ -61,6 +61,11 @@ def register(subparsers) -> None:
         "--max-tokens", action="append", metavar="STEP=N", help="max new tokens of a step (repeatable), e.g. labels=80"
     )
     parser.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard for near duplicates")
+    parser.add_argument(
+        "--neutral-diversity",
+        action="store_true",
+        help="ask for neutral thoughts about different kinds of things (lowers a character's neutral repetition)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--force", action="store_true", help="discard a previous run with another config in --out")
     engine = parser.add_argument_group("engine (see docs/scale-out.md)")
@@ -110,6 +115,7 @@ def run(args) -> int:
             max_plot_tokens=args.max_plot_tokens,
             max_tokens=_max_tokens(args.max_tokens),
             near_dup_threshold=args.near_dup_threshold,
+            neutral_diversity=args.neutral_diversity,
             progress=not args.no_progress,
             force=args.force,
         )

@@ -58,6 +58,7 @@ class SynthesisConfig:
     max_tokens: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MAX_TOKENS))
     n_emotions: int = 8
     n_neutral: int = 2
+    neutral_diversity: bool = False  # utterances: neutral thoughts on different things (utterances_neutral.txt)
     temperature: float = 0.0
     repetition_penalty: float = 1.03
     step_sampling: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -119,4 +120,6 @@ class SynthesisConfig:
         data["corpus"] = str(Path(self.corpus).resolve())
         if self.prompts_dir:
             data["prompts_dir"] = str(Path(self.prompts_dir).resolve())
+        if not self.neutral_diversity:  # off: the same run as before the option existed (old runs still resume)
+            data.pop("neutral_diversity", None)
         return data

@@ -21,6 +21,7 @@ says ``running``.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -38,6 +39,7 @@ from emopillars.data.records import SCHEMA_VERSION, Provenance, SyntheticRecord
 from emopillars.files import atomic_write_json
 from emopillars.llm.secrets import redact_spec
 from emopillars.llm.types import ErrorKind, SamplingParams
+from emopillars.stats.manifest import manifest_stats
 from emopillars.synth import corpus as corpus_io
 from emopillars.synth import stats as run_stats
 from emopillars.synth.balancer import EmotionBalancer
@@ -51,6 +53,7 @@ from emopillars.synth.rundir import RunDir
 from emopillars.synth.runner import StepRun, StepStats, run_step
 from emopillars.synth.signals import Terminated
 from emopillars.synth.steps import STEP_MODULES, STEP_ORDER, make_step
+from emopillars.synth.steps import utterances as utterances_step
 from emopillars.synth.wiring import PIPELINE, check_wiring
 
 logger = logging.getLogger(__name__)
@@ -101,6 +104,11 @@ class _Run:
             )
             for name, module in STEP_MODULES.items()
         }
+        if config.neutral_diversity:
+            template = load_prompt(
+                utterances_step.NEUTRAL_PROMPT, utterances_step.NEUTRAL_PROMPT_VERSION, config.prompts_dir
+            )
+            self.steps["utterances"] = dataclasses.replace(self.steps["utterances"], prompt=template)
         self.filter_config = FilterConfig(
             max_chars=config.max_utterance_chars, near_dup_threshold=config.near_dup_threshold, seed=config.seed
         )
@@ -499,8 +507,7 @@ class _End:
                 "are retried in the next pass and by the next run",
             },
             "warnings": run_stats.dominant_drop_warnings(steps, filters),
-            "labels": run_stats.label_stats(self.records, self._unmapped()),
-            "quality": run_stats.quality_stats(self.records),
+            **manifest_stats(self.records, self._unmapped()),  # "labels" and "quality": emopillars.stats
             "dataset": self.dataset,
             "records": len(self.records),
             "tokens": {

@@ -3,25 +3,20 @@
 - :func:`step_summary`: one step's inputs, outputs, drops by reason (the teacher's answer was unusable
   for that item: final) and failed calls by kind (the call itself failed: retried, never final), tokens,
   time;
-- :func:`label_stats`: labels per example, per-class frequency, neutral share, unmapped labels;
-- :func:`quality_stats`: context and rewrite checks (emotion words left, raw vs cleaned and original vs
-  rewritten similarity);
+- :func:`unmapped_labels`: the teacher's unmapped label words over the labels step (the manifest's
+  ``labels`` and ``quality`` blocks come from :func:`emopillars.stats.manifest.manifest_stats`, the same
+  functions ``emopillars inspect`` reports with);
 - :func:`drop_totals`, :func:`top_drops` and :func:`dominant_drop_warnings`: what the CLI prints loudly
   when a run lost most rows to one reason or produced nothing.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from emopillars.data.records import SyntheticRecord
 from emopillars.llm.types import ErrorKind
 from emopillars.synth.checkpoint import Entry
-from emopillars.synth.filters import emotion_words_in
-from emopillars.taxonomy import LABELS, NEUTRAL, POSITIVE_THRESHOLD
 
 DOMINANT_SHARE = 0.5  # one drop reason taking more than this share of a step's rows is warned about
 CHOSEN_LIMITS = {"over_max_actors"}  # drops the user asked for (--max-actors): never warned about
@@ -129,54 +124,3 @@ def unmapped_labels(entries: Iterable[Entry]) -> Counter[str]:
     for entry in entries:
         unmapped.update(entry.notes.get("unmapped", []))
     return unmapped
-
-
-def label_stats(records: list[SyntheticRecord], unmapped: Counter[str] | None = None) -> dict[str, Any]:
-    """Labels per example, per-class frequency, neutral share (METHOD.md's dataset validation)."""
-    unmapped = unmapped or Counter()
-    per_label = Counter(label for r in records for label in r.positive_labels)
-    n = len(records)
-    return {
-        "positive_threshold": POSITIVE_THRESHOLD,
-        "examples": n,
-        "labels_per_example_mean": round(sum(len(r.positive_labels) for r in records) / n, 3) if n else 0.0,
-        "per_label": {label: per_label.get(label, 0) for label in LABELS},
-        "neutral_share_of_labels": round(per_label[NEUTRAL] / max(sum(per_label.values()), 1), 4),
-        "examples_with_neutral": sum(NEUTRAL in r.positive_labels for r in records),
-        "unmapped_total": sum(unmapped.values()),
-        "unmapped_top": unmapped.most_common(20),
-    }
-
-
-def similarity(a: str, b: str) -> float:
-    """Word-level similarity ratio (difflib), case-insensitive."""
-    return difflib.SequenceMatcher(None, a.lower().split(), b.lower().split()).ratio()
-
-
-def quality_stats(records: list[SyntheticRecord]) -> dict[str, Any]:
-    """Context and rewrite checks: emotion words left in contexts, raw vs cleaned and original vs rewritten
-    similarity, how often the requested emotion became the primary label."""
-    with_context = [r for r in records if r.context]
-    cleaned = [r for r in with_context if r.cleaned_context]
-    rewritten = [r for r in records if r.rewritten_utterance]
-
-    def mean(values: list[float]) -> float | None:
-        return round(sum(values) / len(values), 4) if values else None
-
-    return {
-        "contexts": len(with_context),
-        "contexts_naming_own_labels": sum(bool(emotion_words_in(r.context, r.positive_labels)) for r in with_context),
-        "contexts_naming_any_emotion": sum(bool(emotion_words_in(r.context)) for r in with_context),
-        "cleaned_contexts": len(cleaned),
-        "cleaned_naming_own_labels": sum(
-            bool(emotion_words_in(r.cleaned_context, r.positive_labels)) for r in cleaned
-        ),
-        "cleaned_naming_any_emotion": sum(bool(emotion_words_in(r.cleaned_context)) for r in cleaned),
-        "raw_vs_cleaned_similarity_mean": mean([similarity(r.context, r.cleaned_context) for r in cleaned]),
-        "rewritten": len(rewritten),
-        "orig_vs_rewritten_similarity_mean": mean([similarity(r.utterance, r.rewritten_utterance) for r in rewritten]),
-        "requested_emotion_is_primary": sum(
-            bool(r.requested_emotion) and bool(r.labels) and next(iter(r.labels)) == r.requested_emotion
-            for r in records
-        ),
-    }

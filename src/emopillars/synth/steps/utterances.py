@@ -6,6 +6,12 @@ come from :class:`~emopillars.synth.balancer.EmotionBalancer`). The prompt holds
 numbered list of requested emotions. Output rows: ``{"id": "<actor>-uNN", "actor_id", "plot_id",
 "actor", "requested_emotion", "utterance"}``. ``requested_emotion`` is the emotion the answer says
 the item expresses when that was one of the requested ones; the labels step decides the real labels.
+
+Neutral diversity (``SynthesisConfig.neutral_diversity``, ``--neutral-diversity``): the template
+``utterances_neutral.txt`` (:data:`NEUTRAL_PROMPT`) is the same prompt with one more instruction, that the
+neutral thoughts differ from each other (each about a different kind of thing, starting with different
+words). It lowers the within-character similarity of neutral utterances, the paper's weak spot
+(BENCHMARKS.md, "Dataset report").
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from emopillars.taxonomy import LABELS, NEUTRAL, definitions_block
 
 NAME = "utterances"
 PROMPT_VERSION = "utterances-v1"
+NEUTRAL_PROMPT = "utterances_neutral"  # the template of the neutral-diversity option (same placeholders)
+NEUTRAL_PROMPT_VERSION = "utterances-neutral-v1"
 MAX_TOKENS = 500
 INPUTS = ("id", "plot_id", "actor", "plot", "requested")  # fields of an input row this step reads
 OUTPUTS = ("id", "actor_id", "plot_id", "actor", "requested_emotion", "utterance")  # fields of each output row
