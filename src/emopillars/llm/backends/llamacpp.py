@@ -2,9 +2,15 @@
 
 One ``Llama`` instance, and calls are serialized on one worker thread: llama.cpp already uses every
 core for one sequence, and the async client stays responsive (progress, timeouts, other backends)
-while a generation runs. The chat template is the one stored in the GGUF. Structured requests use
-the bounded grammar of :mod:`emopillars.llm.grammar` instead of llama.cpp's stock schema grammar.
-Consecutive requests that share a prefix (the same system prompt) reuse llama.cpp's KV cache.
+while a generation runs. The chat template is the one stored in the GGUF (the prompt is built exactly as
+llama-cpp-python's ``create_chat_completion`` builds it). Structured requests use the bounded grammar of
+:mod:`emopillars.llm.grammar` instead of llama.cpp's stock schema grammar. Consecutive requests that share
+a prefix (the system prompt, the 28 definitions) reuse llama.cpp's KV cache.
+
+Decoding runs in :mod:`emopillars.llm.backends.llamacpp_engine` (``engine="fast"``, the default): lazy
+grammar checks, jump-forward over the text the grammar forces, prompt-lookup drafts for greedy requests.
+``engine="llama-cpp-python"`` decodes with ``create_chat_completion`` instead (the code path before it, kept
+to compare against).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from emopillars.llm.backends.base import Backend, BackendError, BackendUnavailable, Completion
+from emopillars.llm.backends.llamacpp_engine import DecodeStats, Engine, EngineError
 from emopillars.llm.grammar import DEFAULT_MAX_STRING, schema_to_gbnf
 from emopillars.llm.types import ChatRequest
 
@@ -70,7 +77,13 @@ class LlamaCppBackend(Backend):
         chat_format: str | None = None,
         max_string: int = DEFAULT_MAX_STRING,
         verbose: bool = False,
+        engine: str = "fast",
+        jump_forward: bool = True,
+        draft_max: int = 8,
+        fixed_separators: bool = True,
     ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown llama.cpp engine {engine!r}: one of {', '.join(ENGINES)}")
         path = Path(model_path).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"model file not found: {path}")
@@ -97,13 +110,26 @@ class LlamaCppBackend(Backend):
             log.info("n_ctx %d exceeds the model's training context %d", n_ctx, train_ctx)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
         self._grammar_cache: dict[str, Any] = {}
+        self._gbnf_cache: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.engine_name = engine
+        self.fixed_separators = fixed_separators
+        self._engine = None
+        if engine == "fast":
+            self._engine = Engine(self._llama, jump_forward=jump_forward, draft_max=draft_max)
 
     def _arch(self) -> str:
         return str(self._llama.metadata.get("general.architecture", ""))
 
     def describe(self) -> str:
-        return f"llama.cpp embedded, {self.path.name} ({self.n_threads} threads, n_ctx {self._llama.n_ctx()})"
+        return (
+            f"llama.cpp embedded, {self.path.name} ({self.n_threads} threads, n_ctx {self._llama.n_ctx()}, "
+            f"engine {self.engine_name})"
+        )
+
+    def decode_stats(self) -> DecodeStats | None:
+        """Token and time counts of the fast engine since the model was loaded (None for the other engine)."""
+        return self._engine.stats if self._engine is not None else None
 
     async def complete(self, request: ChatRequest) -> Completion:
         loop = asyncio.get_running_loop()
@@ -118,7 +144,60 @@ class LlamaCppBackend(Backend):
             self._grammar_cache[key] = grammar
         return grammar
 
+    def _gbnf(self, schema: dict[str, Any]) -> str:
+        key = json.dumps(schema, sort_keys=True)
+        text = self._gbnf_cache.get(key)
+        if text is None:
+            text = schema_to_gbnf(schema, max_string=self.max_string, fixed_separators=self.fixed_separators)
+            self._gbnf_cache[key] = text
+        return text
+
+    def prompt_tokens(self, request: ChatRequest) -> tuple[list[int], list[str]]:
+        """(prompt tokens, stop strings) exactly as ``create_chat_completion`` would build them.
+
+        The GGUF's chat handler is run with a stand-in for the model that records the completion call it
+        makes instead of running it, so any chat format the library knows is rendered the same way.
+        """
+        llama = self._llama
+        handler = (
+            llama.chat_handler
+            or llama._chat_handlers.get(llama.chat_format)
+            or _chat_format().get_chat_completion_handler(llama.chat_format)
+        )
+        capture = _CaptureCompletion(llama)
+        try:
+            handler(llama=capture, messages=[dict(m) for m in request.messages], stop=list(request.params.stop))
+        except _Captured:
+            pass
+        if capture.kwargs is None:
+            raise BackendError("the chat handler did not build a completion request")
+        prompt = capture.kwargs["prompt"]
+        if isinstance(prompt, str):
+            prompt = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        stop = capture.kwargs.get("stop") or []
+        return list(prompt), [stop] if isinstance(stop, str) else list(stop)
+
     def _complete_sync(self, request: ChatRequest) -> Completion:
+        if self._engine is not None:
+            return self._complete_fast(request)
+        return self._complete_stock(request)
+
+    def _complete_fast(self, request: ChatRequest) -> Completion:
+        with self._lock:
+            prompt, stop = self.prompt_tokens(request)
+            grammar = self._gbnf(request.schema) if request.schema is not None else None
+            try:
+                out = self._engine.generate(prompt, request.params, grammar_text=grammar, stop=stop)
+            except EngineError as exc:
+                raise BackendError(f"llama.cpp rejected the request: {exc}") from exc
+        return Completion(
+            text=out.text,
+            prompt_tokens=out.prompt_tokens,
+            completion_tokens=out.completion_tokens,
+            finish_reason=out.finish_reason,
+        )
+
+    def _complete_stock(self, request: ChatRequest) -> Completion:
         p = request.params
         kwargs: dict[str, Any] = {
             "messages": [dict(m) for m in request.messages],
@@ -147,6 +226,9 @@ class LlamaCppBackend(Backend):
 
     async def aclose(self) -> None:
         self._executor.shutdown(wait=True)
+        if getattr(self, "_engine", None) is not None:
+            self._engine.close()
+            self._engine = None
         llama = getattr(self, "_llama", None)
         if llama is not None:
             try:
@@ -154,3 +236,31 @@ class LlamaCppBackend(Backend):
             except AttributeError:
                 pass
             self._llama = None
+
+
+ENGINES = ("fast", "llama-cpp-python")
+
+
+class _Captured(Exception):
+    """Raised by :class:`_CaptureCompletion` to stop the chat handler once it has built its request."""
+
+
+class _CaptureCompletion:
+    """Stands in for ``Llama`` inside a chat handler: records ``create_completion``'s arguments, runs nothing."""
+
+    def __init__(self, llama) -> None:
+        self._llama = llama
+        self.kwargs: dict[str, Any] | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self._llama, name)
+
+    def create_completion(self, **kwargs):
+        self.kwargs = kwargs
+        raise _Captured
+
+
+def _chat_format():
+    from llama_cpp import llama_chat_format
+
+    return llama_chat_format
