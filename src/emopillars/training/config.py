@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from emopillars.inference.precision import parse_bf16
+
 CONFIG_FILE = "training_config.json"
 POLICIES = ("auto", "global", "per_class", "argmax")
 HEADS = ("keep", "new")
@@ -31,7 +33,8 @@ class TrainConfig:
     ``pooling``: ``mean`` appends a frozen mean-pooling layer that the stock head reads (see ``pooling.py``;
     the model still loads with AutoModelForSequenceClassification), ``cls`` keeps the stock first-token pooler.
     ``pooler_init``: ``keep`` the encoder's pooler, or ``reinit`` / ``identity`` it before fine-tuning.
-    ``bf16``: ``None`` = automatic (on when CUDA supports it, off on CPU), ``True``/``False`` forces it.
+    ``bf16``: ``"auto"`` (or ``None``) = on only where the hardware has native bf16 (CUDA bf16, a CPU with
+    AVX512-BF16 or AMX; see :mod:`emopillars.inference.precision`), ``True``/``False`` forces it.
     ``threshold_policy``: ``auto`` picks global or per-class thresholds by cross-fitted dev macro-F1.
     """
 
@@ -52,7 +55,7 @@ class TrainConfig:
     limit: int | None = None
     dev_limit: int | None = None
     seed: int = 42
-    bf16: bool | None = None
+    bf16: bool | str | None = "auto"
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
@@ -66,6 +69,10 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        try:
+            self.bf16 = parse_bf16(self.bf16)
+        except ValueError as exc:
+            raise ValueError(f"TrainConfig.{exc}") from None
         if self.max_length is None:
             self.max_length = 256 if self.context_aware else 128
         positive_ints = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accum": self.grad_accum}

@@ -27,12 +27,15 @@ from tqdm.auto import tqdm
 from emopillars.data.example import LabeledData
 from emopillars.evaluation.metrics import multilabel_report
 from emopillars.evaluation.thresholds import ThresholdPolicy, best_global_threshold
+from emopillars.inference.encoding import InputEncoder, iterate_batches, length_grouped_batches
+from emopillars.inference.loading import load_tokenizer, quiet_transformers
+from emopillars.inference.precision import resolve_bf16
+from emopillars.inference.scoring import autocast, score_encoded
 from emopillars.training.calibration import choose_policy
 from emopillars.training.config import TrainConfig
-from emopillars.training.encoding import InputEncoder, iterate_batches, length_grouped_batches
 from emopillars.training.losses import MultiLabelLoss, positive_class_weights
-from emopillars.training.model import build_model, load_tokenizer, quiet_transformers, resolve_model
-from emopillars.training.scoring import autocast, bf16_default, score_encoded
+from emopillars.training.model import build_model, resolve_model
+from emopillars.training.model_card import write_model_card
 
 log = logging.getLogger(__name__)
 
@@ -194,19 +197,20 @@ def train(
             dev_data = None
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    bf16 = bf16_default(device) if config.bf16 is None else bool(config.bf16)
+    precision = resolve_bf16(config.bf16, device)
+    bf16 = precision.bf16
     source = str(checkpoint) if resuming else resolve_model(config.init_from or config.model)
     tokenizer = load_tokenizer(source)
     model = build_model(source, labels, config, resuming=resuming).to(device)
     encoder = InputEncoder.for_model(tokenizer, model.config, config.max_length, config.context_aware)
     log.info(
-        "training %s on %d examples (%d dev), %d labels, context_aware=%s, bf16=%s, device=%s, threads=%d",
+        "training %s on %d examples (%d dev), %d labels, context_aware=%s, %s, device=%s, threads=%d",
         config.model if not config.init_from else config.init_from,
         len(train_data),
         len(dev_data) if dev_data is not None else 0,
         len(labels),
         config.context_aware,
-        bf16,
+        precision.describe(),
         device,
         torch.get_num_threads(),
     )
@@ -304,6 +308,7 @@ def train(
         summary["dev_macro_f1"] = dev_metrics["macro_f1"]
         summary["dev_micro_f1"] = dev_metrics["micro_f1"]
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    write_model_card(out, config, result, train_data, dev_data)
     return result
 
 
