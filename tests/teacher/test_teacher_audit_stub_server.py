@@ -11,10 +11,10 @@ import json
 import pytest
 
 from emopillars.cli.main import main as cli_main
-from emopillars.synth.stub_server import answer, start_stub_server
 from emopillars.teacher.audit import AuditConfig, run_audit
 from emopillars.teacher.items import load_items
 from emopillars.teacher.metrics import multilabel_audit
+from emopillars.testing.stub_server import answer, start_stub_server
 
 ROWS = [
     ("I can't believe they did that to me, I'm furious.", "2", "c1"),

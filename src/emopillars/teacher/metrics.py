@@ -106,7 +106,7 @@ def _matrix(label_sets: Sequence[Sequence[str]], labels: Sequence[str]) -> np.nd
 
 
 def _collapse(label_sets: Sequence[Sequence[str]]) -> tuple[str | None, float]:
-    counts = Counter(label for chosen in label_sets for label in set(chosen))
+    counts = Counter(label for chosen in label_sets for label in dict.fromkeys(chosen))  # ties: first named
     if not counts or not label_sets:
         return None, 0.0
     label, n = counts.most_common(1)[0]
