@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from emopillars.cli.teacher import add_label_arguments  # shared with `teacher audit`
+
 ORDER = 20
 
 
@@ -63,6 +65,14 @@ def register(subparsers) -> None:
     parser.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard for near duplicates")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--force", action="store_true", help="discard a previous run with another config in --out")
+    add_label_arguments(parser)
+    parser.add_argument(
+        "--schedule",
+        choices=["prefix", "plain"],
+        default="prefix",
+        help="order of a step's calls: by prompt, so calls sharing a prefix run back to back (default), or input "
+        "order; the dataset is the same",
+    )
     parser.set_defaults(func=run)
 
 
@@ -96,6 +106,11 @@ def run(args) -> int:
             near_dup_threshold=args.near_dup_threshold,
             progress=not args.no_progress,
             force=args.force,
+            label_samples=args.label_samples,
+            label_temperature=args.label_temperature,
+            label_llms=list(args.label_llm),
+            label_model=args.label_model,
+            schedule=args.schedule,
         )
         with sigterm_as_interrupt():
             manifest = synthesize(config)

@@ -4,22 +4,36 @@
   texts, scored as a classifier (:mod:`~emopillars.teacher.metrics`);
 - :mod:`~emopillars.teacher.raters`: who labels (an LLM through the labels step, K samples; a trained classifier);
 - :mod:`~emopillars.teacher.aggregate`: K samples and several raters -> one soft label set, and their agreement;
+- :mod:`~emopillars.teacher.labelling`: the same for ``synthesize`` (``--label-samples``, ``--label-llm``,
+  ``--label-model``); :mod:`~emopillars.teacher.schedule`: prefix-ordered scheduling of a step's calls;
 - :mod:`~emopillars.teacher.items`: the fixed audit samples of GoEmotions, ISEAR or any labelled file.
+
+Names are imported lazily: the synthesis pipeline imports parts of this package, and this package imports
+the synthesis labels step.
 """
 
-from emopillars.teacher.aggregate import average_levels, combine, rater_agreement
-from emopillars.teacher.audit import AuditConfig, run_audit, summary_row
-from emopillars.teacher.metrics import ISEAR_CLASS_MAP, cohen_kappa, multilabel_audit, single_label_audit
+from __future__ import annotations
 
-__all__ = [
-    "ISEAR_CLASS_MAP",
-    "AuditConfig",
-    "average_levels",
-    "cohen_kappa",
-    "combine",
-    "multilabel_audit",
-    "rater_agreement",
-    "run_audit",
-    "single_label_audit",
-    "summary_row",
-]
+import importlib
+
+_EXPORTS = {
+    "average_levels": "aggregate",
+    "combine": "aggregate",
+    "rater_agreement": "aggregate",
+    "AuditConfig": "audit",
+    "run_audit": "audit",
+    "summary_row": "audit",
+    "ISEAR_CLASS_MAP": "metrics",
+    "cohen_kappa": "metrics",
+    "multilabel_audit": "metrics",
+    "single_label_audit": "metrics",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'emopillars.teacher' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"emopillars.teacher.{module}"), name)
