@@ -24,7 +24,7 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--llm",
         help="teacher: llamacpp:/path.gguf, llamacpp:NAME, openai:http://HOST:PORT/v1#MODEL, vllm:MODEL "
-        "(default: the embedded Qwen2.5-Coder-0.5B GGUF)",
+        "(default: $EMOPILLARS_LLM, else the embedded Qwen2.5-Coder-1.5B GGUF)",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the LLM answer cache")
     parser.add_argument("--concurrency", type=int, help="parallel requests to a server backend")

@@ -276,6 +276,10 @@ def synthesize(config: SynthesisConfig, llm=None) -> Manifest:
     when the run cannot finish, ``KeyboardInterrupt`` when interrupted; the manifest records either.
     """
     check_wiring(PIPELINE, STEP_MODULES)
+    if llm is None and not config.llm:  # name the default teacher in the config: a resumed run keeps its teacher
+        from emopillars.teacher.defaults import teacher_spec
+
+        config = dataclasses.replace(config, llm=teacher_spec())
     rundir = RunDir(config.out_dir)
     rundir.create()
     try:
