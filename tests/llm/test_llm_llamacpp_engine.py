@@ -7,6 +7,7 @@ valid structured answers with jump-forward, reproducible sampling, prefix reuse,
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -50,13 +51,12 @@ def _request(text: str, max_tokens: int = 48, **params) -> ChatRequest:
 def backends(smollm_gguf):
     stock = LlamaCppBackend(smollm_gguf, n_ctx=1024, n_threads=1, engine="llama-cpp-python")
     exact = LlamaCppBackend(
-        smollm_gguf, n_ctx=1024, n_threads=1, jump_forward=False, fixed_separators=False, draft_max=0
+        smollm_gguf, n_ctx=1024, n_threads=1, jump_forward=False, fixed_separators=False, draft_max=0, workers=1
     )
-    fast = LlamaCppBackend(smollm_gguf, n_ctx=1024, n_threads=1)
+    fast = LlamaCppBackend(smollm_gguf, n_ctx=1024, n_threads=1, workers=1)
     yield stock, exact, fast
     for backend in (stock, exact, fast):
-        backend._executor.shutdown()
-        backend._llama.close()
+        asyncio.run(backend.aclose())
 
 
 def test_greedy_answers_equal_the_stock_path(backends):
@@ -98,3 +98,24 @@ def test_max_tokens_cuts_with_length_and_a_too_long_prompt_is_an_error(backends)
         fast._complete_sync(ChatRequest.from_prompt("word " * 2000, params=SamplingParams(max_tokens=4)))
     again = fast._complete_sync(_request(TEXTS[1], max_tokens=120))  # the engine still works after the error
     assert check_schema(json.loads(again.text), SCHEMA) is None
+
+
+def test_two_workers_answer_side_by_side_each_keeping_its_prefix(smollm_gguf):
+    backend = LlamaCppBackend(smollm_gguf, n_ctx=1024, n_threads=1, workers=2, jump_forward=False, draft_max=0)
+    single = LlamaCppBackend(smollm_gguf, n_ctx=1024, n_threads=1, workers=1, jump_forward=False, draft_max=0)
+    try:
+        assert backend.default_concurrency == 3 and "2 worker(s)" in backend.describe()
+        requests = [_request(t) for t in TEXTS] * 2
+
+        async def all_at_once():
+            return await asyncio.gather(*(backend.complete(r) for r in requests))
+
+        answers = asyncio.run(all_at_once())
+        expected = [single._complete_sync(r).text for r in requests]
+        assert [a.text for a in answers] == expected  # greedy: the same answers, whichever worker ran them
+        calls = [w.engine.stats.calls for w in backend._workers]
+        assert sum(calls) == len(requests) and min(calls) > 0  # both workers took requests
+        assert backend.decode_stats().calls == len(requests)
+    finally:
+        asyncio.run(backend.aclose())
+        asyncio.run(single.aclose())

@@ -11,6 +11,12 @@ Decoding runs in :mod:`emopillars.llm.backends.llamacpp_engine` (``engine="fast"
 grammar checks, jump-forward over the text the grammar forces, prompt-lookup drafts for greedy requests.
 ``engine="llama-cpp-python"`` decodes with ``create_chat_completion`` instead (the code path before it, kept
 to compare against).
+
+``workers`` (fast engine): several ``Llama`` contexts on the same memory-mapped weights, each with its own KV
+cache and thread(s), decode independent requests side by side; a request goes to the idle worker whose KV
+cache shares the longest prefix with its prompt. On 2 cores, 2 one-thread workers keep both cores busy
+during the token-by-token phase, where one two-thread context spends much of each step synchronising its
+threads; default 2 workers on 2+ cores for models under 2 GB (``EMOPILLARS_LLM_WORKERS`` overrides).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +67,21 @@ def default_threads() -> int:
     return max(1, min(cores, cores - busy))
 
 
+def default_workers(model_bytes: int) -> int:
+    """``EMOPILLARS_LLM_WORKERS``, else 2 on a machine with 2+ cores for a model under 2 GB, else 1."""
+    env = os.environ.get("EMOPILLARS_LLM_WORKERS")
+    if env:
+        return max(1, int(env))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 if cores >= 2 and model_bytes < 2 * 1024**3 else 1
+
+
+@dataclass
+class _Worker:
+    llama: Any
+    engine: Engine
+
+
 class LlamaCppBackend(Backend):
     """A GGUF file served in-process."""
 
@@ -81,6 +103,7 @@ class LlamaCppBackend(Backend):
         jump_forward: bool = True,
         draft_max: int = 8,
         fixed_separators: bool = True,
+        workers: int | None = None,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"unknown llama.cpp engine {engine!r}: one of {', '.join(ENGINES)}")
@@ -91,45 +114,69 @@ class LlamaCppBackend(Backend):
         self.path = path
         self.model_id = model_id or f"llamacpp:{path.name}:{path.stat().st_size}"
         self.max_string = max_string
-        self.n_threads = n_threads or default_threads()
+        self.workers = 1 if engine != "fast" else (workers or default_workers(path.stat().st_size))
+        self.n_threads = n_threads or max(1, default_threads() // self.workers)
+        self.default_concurrency = self.workers + 1  # one queued request per worker... and one to spare
         self._llama_cpp = llama_cpp
-        try:
-            self._llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                n_batch=n_batch,
-                chat_format=chat_format,
-                verbose=verbose,
-            )
-        except (ValueError, RuntimeError) as exc:
-            raise BackendUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
+
+        def load():
+            try:
+                return llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    n_batch=n_batch,
+                    chat_format=chat_format,
+                    verbose=verbose,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise BackendUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
+
+        self._llama = load()
         train_ctx = int(self._llama.metadata.get(f"{self._arch()}.context_length", 0) or 0)
         if train_ctx and n_ctx > train_ctx:
             log.info("n_ctx %d exceeds the model's training context %d", n_ctx, train_ctx)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="llamacpp")
         self._grammar_cache: dict[str, Any] = {}
         self._gbnf_cache: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the stock path, and building prompts (the chat handler of the first model)
+        self._idle_changed = threading.Condition()
         self.engine_name = engine
         self.fixed_separators = fixed_separators
         self._engine = None
+        self._workers: list[_Worker] = []
+        self._idle: list[_Worker] = []
         if engine == "fast":
             self._engine = Engine(self._llama, jump_forward=jump_forward, draft_max=draft_max)
+            self._workers.append(_Worker(self._llama, self._engine))
+            for _ in range(self.workers - 1):
+                llama = load()
+                self._workers.append(_Worker(llama, Engine(llama, jump_forward=jump_forward, draft_max=draft_max)))
+            self._idle = list(self._workers)
 
     def _arch(self) -> str:
         return str(self._llama.metadata.get("general.architecture", ""))
 
     def describe(self) -> str:
         return (
-            f"llama.cpp embedded, {self.path.name} ({self.n_threads} threads, n_ctx {self._llama.n_ctx()}, "
-            f"engine {self.engine_name})"
+            f"llama.cpp embedded, {self.path.name} ({self.workers} worker(s) x {self.n_threads} thread(s), "
+            f"n_ctx {self._llama.n_ctx()}, engine {self.engine_name})"
         )
 
     def decode_stats(self) -> DecodeStats | None:
-        """Token and time counts of the fast engine since the model was loaded (None for the other engine)."""
-        return self._engine.stats if self._engine is not None else None
+        """Token and time counts of the fast engine since the model was loaded, summed over the workers (None for
+        the other engine)."""
+        if not self._workers:
+            return None
+        total = DecodeStats()
+        for worker in self._workers:
+            total.add(worker.engine.stats)
+        return total
+
+    def reset_stats(self) -> None:
+        for worker in self._workers:
+            worker.engine.stats = DecodeStats()
 
     async def complete(self, request: ChatRequest) -> Completion:
         loop = asyncio.get_running_loop()
@@ -182,14 +229,31 @@ class LlamaCppBackend(Backend):
             return self._complete_fast(request)
         return self._complete_stock(request)
 
+    def _take_worker(self, prompt: list[int]) -> _Worker:
+        """The idle worker whose KV cache shares the longest prefix with ``prompt`` (waits for one)."""
+        with self._idle_changed:
+            while not self._idle:
+                self._idle_changed.wait()
+            best = max(self._idle, key=lambda w: _common_prefix(w.engine.tokens, prompt))
+            self._idle.remove(best)
+            return best
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._idle_changed:
+            self._idle.append(worker)
+            self._idle_changed.notify()
+
     def _complete_fast(self, request: ChatRequest) -> Completion:
         with self._lock:
             prompt, stop = self.prompt_tokens(request)
             grammar = self._gbnf(request.schema) if request.schema is not None else None
-            try:
-                out = self._engine.generate(prompt, request.params, grammar_text=grammar, stop=stop)
-            except EngineError as exc:
-                raise BackendError(f"llama.cpp rejected the request: {exc}") from exc
+        worker = self._take_worker(prompt)
+        try:
+            out = worker.engine.generate(prompt, request.params, grammar_text=grammar, stop=stop)
+        except EngineError as exc:
+            raise BackendError(f"llama.cpp rejected the request: {exc}") from exc
+        finally:
+            self._give_back(worker)
         return Completion(
             text=out.text,
             prompt_tokens=out.prompt_tokens,
@@ -226,9 +290,12 @@ class LlamaCppBackend(Backend):
 
     async def aclose(self) -> None:
         self._executor.shutdown(wait=True)
-        if getattr(self, "_engine", None) is not None:
-            self._engine.close()
-            self._engine = None
+        workers = getattr(self, "_workers", [])
+        for worker in workers:
+            worker.engine.close()
+            if worker.llama is not getattr(self, "_llama", None):
+                worker.llama.close()
+        self._workers, self._idle, self._engine = [], [], None
         llama = getattr(self, "_llama", None)
         if llama is not None:
             try:
@@ -264,3 +331,12 @@ def _chat_format():
     from llama_cpp import llama_chat_format
 
     return llama_chat_format
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
