@@ -41,10 +41,13 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
-def run_side(src: Path, out: Path, args, data_dir: Path) -> dict:
+def run_side(src: Path, out: Path, args, data_dir: Path, workers: int | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(src), "EMOPILLARS_DATA": str(data_dir)}
     if args.threads:
         env["EMOPILLARS_LLM_THREADS"] = str(args.threads)
+    env.pop("EMOPILLARS_LLM_WORKERS", None)
+    if workers:
+        env["EMOPILLARS_LLM_WORKERS"] = str(workers)
     cmd = [sys.executable, "-m", "emopillars.cli.main", "synthesize", "--corpus", str(data_dir / CORPUS)]
     cmd += ["--out", str(out), "--llm", args.llm, "--plots", str(args.plots), "--max-actors", str(args.max_actors)]
     cmd += ["--seed", str(args.seed), "--no-cache", "--no-progress", "--force"]
@@ -82,13 +85,14 @@ def synthesis(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="teacher_speed_"))
     runs: dict[str, list[dict]] = defaultdict(list)
     try:
+        sides = [("before", before_src, None)]
+        sides += [(f"after-w{w}", after_src, w) for w in args.after_workers]
         order = []
         for r in range(args.rounds):
-            order += [("before", before_src), ("after", after_src)] if r % 2 == 0 else [
-                ("after", after_src), ("before", before_src)]  # fmt: skip
-        for i, (side, src) in enumerate(order):
+            order += sides if r % 2 == 0 else sides[::-1]
+        for i, (side, src, workers) in enumerate(order):
             print(f"[{i + 1}/{len(order)}] {side} ({src}), load {load():.1f}", flush=True)
-            result = run_side(src, work / f"{side}-{i}", args, data_dir)
+            result = run_side(src, work / f"{side}-{i}", args, data_dir, workers)
             print(f"    {result['records']} records in {result['wall_s']} s: {result['records_per_hour']} records/h "
                   f"(steps {result['step_wall_s']})", flush=True)  # fmt: skip
             runs[side].append(result)
@@ -110,9 +114,10 @@ def synthesis(args) -> dict:
             ),
             "runs": results,
         }
-    summary["ratio_records_per_hour"] = round(
-        summary["after"]["records_per_hour"] / max(summary["before"]["records_per_hour"], 1e-9), 2
-    )
+    base = max(summary["before"]["records_per_hour"], 1e-9)
+    summary["ratios"] = {
+        side: round(summary[side]["records_per_hour"] / base, 2) for side in summary if side != "before"
+    }
     return summary
 
 
@@ -171,9 +176,9 @@ def profile(n: int, threads: int | None) -> dict:
         stock._llama.close()
     finally:
         llama_cls.eval, llama_cls.sample = original_eval, original_sample
-    fast = LlamaCppBackend(path, n_threads=threads)
+    fast = LlamaCppBackend(path, n_threads=threads, workers=1)
     fast._complete_sync(new.build_requests(rows[:1])[0])
-    fast._engine.stats = type(fast._engine.stats)()
+    fast.reset_stats()
     started = time.perf_counter()
     tokens = sum(fast._complete_sync(r).completion_tokens for r in new.build_requests(rows))
     total = time.perf_counter() - started
@@ -197,19 +202,23 @@ def markdown(result: dict, command: str) -> str:
              f"- machine: {cpu_model()}, {os.cpu_count()} cores, shared; load average {result['load']}"]  # fmt: skip
     syn = result.get("synthesis")
     if syn:
-        b, a = syn["before"], syn["after"]
+        sides = [k for k in syn if k not in ("ratios",)]
         lines += [
             "",
-            "| code | records | wall s | records / hour | prompt tok / record | completion tok / record |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
-            f"| before ({result['before_label']}) | {b['records']} | {b['wall_s']} | {b['records_per_hour']} | "
-            f"{b['prompt_tokens_per_record']} | {b['completion_tokens_per_record']} |",
-            f"| after (this commit) | {a['records']} | {a['wall_s']} | {a['records_per_hour']} | "
-            f"{a['prompt_tokens_per_record']} | {a['completion_tokens_per_record']} |",
-            "",
-            f"**records / hour after / before: x{syn['ratio_records_per_hour']}**",
+            "| code | records | wall s | records / hour | x before | prompt tok / record | completion tok / record |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
-        for side in ("before", "after"):
+        for side in sides:
+            x = syn[side]
+            name = f"before ({result['before_label']})" if side == "before" else (
+                f"after, {side.split('-w')[1]} worker(s)")  # fmt: skip
+            ratio = "1" if side == "before" else f"**{syn['ratios'][side]}**"
+            lines.append(
+                f"| {name} | {x['records']} | {x['wall_s']} | {x['records_per_hour']} | {ratio} | "
+                f"{x['prompt_tokens_per_record']} | {x['completion_tokens_per_record']} |"
+            )
+        lines.append("")
+        for side in sides:
             for r in syn[side]["runs"]:
                 lines.append(f"- {side}: steps wall s {r['step_wall_s']}, load {r['load_start']} -> {r['load_end']}")
     prof = result.get("profile")
@@ -248,11 +257,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-actors", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=1, help="before/after pairs (alternating order)")
-    parser.add_argument("--threads", type=int, help="EMOPILLARS_LLM_THREADS for both sides")
+    parser.add_argument("--threads", type=int, help="EMOPILLARS_LLM_THREADS (per worker) for every side")
+    parser.add_argument(
+        "--after-workers", default="1,2", help="run the current code with these worker counts (comma-separated)"
+    )
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile N label calls")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--markdown", help="replace this benchmark's section in this Markdown file")
     args = parser.parse_args(argv)
+    args.after_workers = [int(w) for w in args.after_workers.split(",") if w]
     result: dict = {"load": round(load(), 2), "before_label": args.before}
     if args.profile:
         result["profile"] = profile(args.profile, args.threads)
