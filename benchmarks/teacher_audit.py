@@ -14,6 +14,7 @@ paper's human agreement sits under the table.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -114,6 +115,57 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _at_least(levels, t):
+    return {k: v for k, v in (levels or {}).items() if v >= t} or None
+
+
+def _relative(levels, r):
+    return {k: v for k, v in levels.items() if v >= r * max(levels.values())} if levels else levels
+
+
+RULES = {
+    "as answered (level >= 0.3)": lambda levels: levels,
+    "primary label only": lambda levels: dict(list(levels.items())[:1]) if levels else levels,
+    **{f"level >= {t}": functools.partial(_at_least, t=t) for t in (0.4, 0.5, 0.6, 0.7)},
+    **{f"level >= {r} x the primary's": functools.partial(_relative, r=r) for r in (0.5, 0.75)},
+}
+
+
+def calibrate(path: Path, select_n: int) -> str:
+    """Decision rules on one audit's answers: chosen on the first ``select_n`` sampled texts, reported on the rest."""
+    from emopillars.teacher.items import sample_indices
+    from emopillars.teacher.metrics import multilabel_audit
+
+    result = json.loads(path.read_text())
+    items = result["items"]
+    population, seed = result["data"]["population"], result["config"]["seed"]
+    select_ids = {f"item{i}" for i in sample_indices(population, select_n, seed)}
+    parts = {
+        "select": [it for it in items if it["id"] in select_ids],
+        "report": [it for it in items if it["id"] not in select_ids],
+    }
+    lines = [
+        f"Decision rules on the answers of `{path}` ({result['name']}): chosen on the {len(parts['select'])} "
+        f"screening texts, reported on the other {len(parts['report'])}.",
+        "",
+        "| rule | macro-F1 (select) | macro-F1 (report) | primary acc. (report) | kappa (report) | labels / ex. |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, rule in RULES.items():
+        scores = {}
+        for part, rows in parts.items():
+            if rows:
+                preds = [rule(dict(it["predicted"])) if it["predicted"] else None for it in rows]
+                scores[part] = multilabel_audit(preds, [it["gold"] for it in rows])
+        sel, rep = scores.get("select"), scores.get("report")
+        lines.append(
+            f"| {name} | {_fmt(sel and sel['macro_f1'])} | {_fmt(rep and rep['macro_f1'])} | "
+            f"{_fmt(rep and rep['primary_accuracy'])} | {_fmt(rep and rep['kappa'])} | "
+            f"{_fmt(rep and rep['labels_per_example'], 2)} |"
+        )
+    return "\n".join(lines)
+
+
 def write_section(path: Path, title: str, text: str) -> None:
     old = path.read_text() if path.exists() else "# Benchmarks\n"
     heading = f"## {title}"
@@ -133,7 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-only", nargs="*", help="only render the audits found under these folders")
     parser.add_argument("--title", default="Teacher audit")
     parser.add_argument("--markdown", help="replace the section with this title in this Markdown file")
+    parser.add_argument("--calibrate", nargs="*", help="audit.json files: decision rules on their answers")
+    parser.add_argument("--select-n", type=int, default=100, help="--calibrate: texts that choose the rule")
     args = parser.parse_args(argv)
+    if args.calibrate:
+        for path in args.calibrate:
+            print(calibrate(Path(path), args.select_n), "\n")
+        return 0
     out = Path(args.out)
     if args.table_only is None:
         setups = [s for s in args.setups.split(",") if s]
