@@ -31,7 +31,20 @@ GE_MINILM = os.environ.get("EMOPILLARS_GE_MINILM", "/work/models/ge-minilm")
 Q05, Q15, SMOL = "llamacpp:qwen2.5-0.5b", "llamacpp:qwen2.5-1.5b", "llamacpp:smollm2-135m"
 
 # name -> (table label, AuditConfig options)
+STOCK = {"engine": "llama-cpp-python"}  # the decoding of the code before the fast engine
 SETUPS: dict[str, tuple[str, dict]] = {
+    "qwen1.5b-before": (
+        "Qwen2.5-Coder-1.5B as before (labels-v1, llama-cpp-python decoding)",
+        {"llm": Q15, "prompts_dir": str(PROMPTS / "labels-v1"), "llm_options": STOCK},
+    ),
+    "qwen0.5b-before": (
+        "Qwen2.5-Coder-0.5B as before (labels-v1, llama-cpp-python decoding)",
+        {"llm": Q05, "prompts_dir": str(PROMPTS / "labels-v1"), "llm_options": STOCK},
+    ),
+    "smollm2-before": (
+        "SmolLM2-135M as before (labels-v1, llama-cpp-python decoding)",
+        {"llm": SMOL, "prompts_dir": str(PROMPTS / "labels-v1"), "llm_options": STOCK},
+    ),
     "smollm2-v1": ("SmolLM2-135M, labels-v1", {"llm": SMOL, "prompts_dir": str(PROMPTS / "labels-v1")}),
     "qwen0.5b-v1": ("Qwen2.5-Coder-0.5B, labels-v1", {"llm": Q05, "prompts_dir": str(PROMPTS / "labels-v1")}),
     "qwen1.5b-v1": ("Qwen2.5-Coder-1.5B, labels-v1", {"llm": Q15, "prompts_dir": str(PROMPTS / "labels-v1")}),

@@ -14,6 +14,7 @@ import pytest
 
 from emopillars.llm.backends.base import BackendError
 from emopillars.llm.backends.llamacpp import LlamaCppBackend
+from emopillars.llm.backends.llamacpp_engine import _log_softmax
 from emopillars.llm.parsing import check_schema
 from emopillars.llm.types import ChatRequest, SamplingParams
 
@@ -51,7 +52,14 @@ def _request(text: str, max_tokens: int = 48, **params) -> ChatRequest:
 def backends(smollm_gguf):
     stock = LlamaCppBackend(smollm_gguf, n_ctx=1024, n_threads=1, engine="llama-cpp-python")
     exact = LlamaCppBackend(
-        smollm_gguf, n_ctx=1024, n_threads=1, jump_forward=False, fixed_separators=False, draft_max=0, workers=1
+        smollm_gguf,
+        n_ctx=1024,
+        n_threads=1,
+        jump_forward=False,
+        fixed_separators=False,
+        draft_max=0,
+        workers=1,
+        enum_scoring=False,
     )
     fast = LlamaCppBackend(smollm_gguf, n_ctx=1024, n_threads=1, workers=1)
     yield stock, exact, fast
@@ -79,7 +87,7 @@ def test_jump_forward_gives_valid_answers_with_fewer_decode_steps(backends):
         assert out.finish_reason == "stop" and out.completion_tokens > 0
     stats = fast.decode_stats()
     assert stats.forced > 0 and stats.decode_calls < stats.generated
-    assert stats.forced + stats.sampled + stats.draft_accepted >= stats.generated
+    assert stats.forced + stats.sampled + stats.draft_accepted + stats.enum_tokens >= stats.generated
 
 
 def test_sampling_is_reproducible_for_a_seed(backends):
@@ -101,8 +109,9 @@ def test_max_tokens_cuts_with_length_and_a_too_long_prompt_is_an_error(backends)
 
 
 def test_two_workers_answer_side_by_side_each_keeping_its_prefix(smollm_gguf):
-    backend = LlamaCppBackend(smollm_gguf, n_ctx=1024, n_threads=1, workers=2, jump_forward=False, draft_max=0)
-    single = LlamaCppBackend(smollm_gguf, n_ctx=1024, n_threads=1, workers=1, jump_forward=False, draft_max=0)
+    options = {"n_ctx": 1024, "n_threads": 1, "jump_forward": False, "draft_max": 0, "enum_scoring": False}
+    backend = LlamaCppBackend(smollm_gguf, workers=2, **options)
+    single = LlamaCppBackend(smollm_gguf, workers=1, **options)
     try:
         assert backend.default_concurrency == 3 and "2 worker(s)" in backend.describe()
         requests = [_request(t) for t in TEXTS] * 2
@@ -119,3 +128,31 @@ def test_two_workers_answer_side_by_side_each_keeping_its_prefix(smollm_gguf):
     finally:
         asyncio.run(backend.aclose())
         asyncio.run(single.aclose())
+
+
+def test_enum_values_are_scored_by_their_whole_probability(backends):
+    """The batched scoring (one KV sequence per candidate) equals scoring each value on its own."""
+    _, _, fast = backends
+    engine = fast._engine
+    enums = {"emotion": ["joy", "sadness", "anger", "fear", "gratitude"]}
+    out = fast._complete_sync(_request(TEXTS[0], max_tokens=120))
+    assert json.loads(out.text)["emotions"][0]["emotion"] in enums["emotion"]
+    assert engine.stats.enum_choices > 0 and engine.stats.enum_scored >= engine.stats.enum_choices
+    prompt, _ = fast.prompt_tokens(_request(TEXTS[0]))
+    forced = engine._tokens_for(b'{"emotions": [{"emotion": "')
+    engine.forget()
+    stats = type(engine.stats)()
+    first = engine._eval(prompt + forced, {len(prompt) + len(forced) - 1}, stats)[len(prompt) + len(forced) - 1]
+    alive, scores = engine.enum_scores(enums["emotion"], first, forced, 1.03, stats)
+    assert len(engine.tokens) == len(prompt) + len(forced)  # the candidates' sequences were removed
+    base = len(engine.tokens)
+    for index, score in zip(alive, scores):
+        tokens = engine._value_tokens(enums["emotion"][index])
+        total = float(_log_softmax(engine._penalize(first.copy(), forced, 1.03))[tokens[0]])
+        if len(tokens) > 1:
+            rows = engine._eval(tokens[:-1], set(range(len(tokens) - 1)), stats)
+            for depth in range(1, len(tokens)):
+                row = engine._penalize(rows[depth - 1], forced + tokens[:depth], 1.03)
+                total += float(_log_softmax(row)[tokens[depth]])
+            engine._truncate(base)
+        assert score == pytest.approx(total, abs=0.05)

@@ -63,6 +63,7 @@ class AuditConfig:
     cache: bool = True
     progress: bool = True
     name: str | None = None
+    llm_options: dict[str, Any] = field(default_factory=dict)  # backend options, e.g. {"engine": "llama-cpp-python"}
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -105,8 +106,14 @@ def build_raters(config: AuditConfig, llms: dict[str, Any] | None = None) -> lis
     for spec in [config.llm or default_spec(), *config.label_llms]:
         if spec not in loaded:
             # one sequence at a time on an embedded model: call latencies are then its compute time
-            concurrency = 1 if parse_spec(spec).kind == "llamacpp" else None
-            loaded[spec] = load_llm(spec, cache=config.cache, concurrency=concurrency)
+            options = dict(config.llm_options)
+            if parse_spec(spec).kind == "llamacpp":
+                # as many requests in flight as workers: call latencies are then compute time, not queueing
+                backend = load_llm(spec, cache=config.cache, **options)
+                backend.concurrency = getattr(backend.backend, "workers", 1)
+                loaded[spec] = backend
+            else:
+                loaded[spec] = load_llm(spec, cache=config.cache, **options)
         raters.append(
             LLMRater(
                 loaded[spec],

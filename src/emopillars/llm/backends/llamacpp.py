@@ -104,6 +104,7 @@ class LlamaCppBackend(Backend):
         draft_max: int = 8,
         fixed_separators: bool = True,
         workers: int | None = None,
+        enum_scoring: bool = True,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"unknown llama.cpp engine {engine!r}: one of {', '.join(ENGINES)}")
@@ -112,18 +113,26 @@ class LlamaCppBackend(Backend):
             raise FileNotFoundError(f"model file not found: {path}")
         llama_cpp = import_llama_cpp()
         self.path = path
-        self.model_id = model_id or f"llamacpp:{path.name}:{path.stat().st_size}"
+        # The decoding options that change answers are part of the model id, and so of the answer cache's key:
+        # an answer decoded token by token is never served for a request that asks for enum scoring.
+        decoding = [name for name, on in (("sep", fixed_separators), ("jf", jump_forward), ("enum", enum_scoring))
+                    if on and engine == "fast"]  # fmt: skip
+        self.model_id = (model_id or f"llamacpp:{path.name}:{path.stat().st_size}") + (
+            "+" + ",".join(decoding) if decoding else ""
+        )
         self.max_string = max_string
         self.workers = 1 if engine != "fast" else (workers or default_workers(path.stat().st_size))
         self.n_threads = n_threads or max(1, default_threads() // self.workers)
         self.default_concurrency = self.workers + 1  # one queued request per worker... and one to spare
         self._llama_cpp = llama_cpp
 
+        fast = engine == "fast"
+
         def load():
             try:
                 return llama_cpp.Llama(
                     model_path=str(path),
-                    n_ctx=n_ctx,
+                    n_ctx=min(n_ctx, 512) if fast else n_ctx,  # the fast engine makes its own context
                     n_threads=self.n_threads,
                     n_threads_batch=self.n_threads,
                     n_batch=n_batch,
@@ -147,13 +156,20 @@ class LlamaCppBackend(Backend):
         self._engine = None
         self._workers: list[_Worker] = []
         self._idle: list[_Worker] = []
-        if engine == "fast":
-            self._engine = Engine(self._llama, jump_forward=jump_forward, draft_max=draft_max)
+        if fast:
+            options = {
+                "n_ctx": n_ctx,
+                "jump_forward": jump_forward,
+                "draft_max": draft_max,
+                "enum_scoring": enum_scoring,
+            }
+            self._engine = Engine(self._llama, **options)
             self._workers.append(_Worker(self._llama, self._engine))
             for _ in range(self.workers - 1):
                 llama = load()
-                self._workers.append(_Worker(llama, Engine(llama, jump_forward=jump_forward, draft_max=draft_max)))
+                self._workers.append(_Worker(llama, Engine(llama, **options)))
             self._idle = list(self._workers)
+        self.n_ctx = self._engine.n_ctx if fast else self._llama.n_ctx()
 
     def _arch(self) -> str:
         return str(self._llama.metadata.get("general.architecture", ""))
@@ -161,7 +177,7 @@ class LlamaCppBackend(Backend):
     def describe(self) -> str:
         return (
             f"llama.cpp embedded, {self.path.name} ({self.workers} worker(s) x {self.n_threads} thread(s), "
-            f"n_ctx {self._llama.n_ctx()}, engine {self.engine_name})"
+            f"n_ctx {self.n_ctx}, engine {self.engine_name})"
         )
 
     def decode_stats(self) -> DecodeStats | None:
@@ -247,9 +263,10 @@ class LlamaCppBackend(Backend):
         with self._lock:
             prompt, stop = self.prompt_tokens(request)
             grammar = self._gbnf(request.schema) if request.schema is not None else None
+            enums = schema_enums(request.schema) if request.schema is not None else None
         worker = self._take_worker(prompt)
         try:
-            out = worker.engine.generate(prompt, request.params, grammar_text=grammar, stop=stop)
+            out = worker.engine.generate(prompt, request.params, grammar_text=grammar, stop=stop, enums=enums)
         except EngineError as exc:
             raise BackendError(f"llama.cpp rejected the request: {exc}") from exc
         finally:
@@ -340,3 +357,23 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
+
+
+def schema_enums(schema: Any) -> dict[str, list[str]]:
+    """Property name -> its string enum values, anywhere in a JSON schema (the first definition of a name wins)."""
+    found: dict[str, list[str]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                values = sub.get("enum") if isinstance(sub, dict) else None
+                if values and all(isinstance(v, str) for v in values):
+                    found.setdefault(name, list(values))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return found

@@ -19,6 +19,15 @@ answers; see ``benchmarks/teacher_speed.py`` and BENCHMARKS.md "Synthesis"):
    have picked greedily (so the output is unchanged; only the number of decode steps drops).
 4. **Prefix reuse** across calls as before: the tokens already in the KV cache that the new prompt starts
    with are not evaluated again (the system prompt and the 28 definitions that open every label prompt).
+5. **Enum values by their whole probability.** Token-by-token decoding of a constrained choice favours values
+   that share a first token: ``disappointment``, ``disapproval`` and ``disgust`` all start with the token
+   ``dis``, whose probability is the sum of theirs, so greedy decoding takes ``dis`` (and then the likeliest
+   of the three) where the single most probable label was ``joy``. Measured on the 1.5B teacher's labels,
+   that made ``disappointment`` the top label on 45 % of GoEmotions texts. When the text so far opens the
+   value of a schema property with a string ``enum`` (``"emotion": "``), every value whose first token is
+   within ``exp(-ENUM_PRUNE)`` of the best first token is scored by the probability of its whole token
+   sequence (the tokens of all candidates evaluated in one batch, one KV sequence per candidate sharing the
+   prefix), and the best value (greedy) or a draw from their softmax (temperature > 0) is appended.
 
 Sampling with temperature > 0 draws from the same truncated distribution as llama.cpp's chain (repeat penalty
 on the last 64 generated tokens, top-k 40, top-p, min-p 0.05, temperature) with a numpy generator seeded by
@@ -35,6 +44,8 @@ from typing import Any
 
 import numpy as np
 
+ENUM_PRUNE = 8.0  # enum values whose first token is this many nats below the best first token are not scored
+MAX_SEQUENCES = 64  # KV sequences of the engine's context: 0 the answer, 1.. the enum candidates being scored
 LAZY_TOP = 256  # candidates checked by the grammar before falling back to the whole vocabulary
 PENALTY_LAST_N = 64  # as llama-cpp-python: the repeat penalty looks at the last 64 generated tokens
 TOP_K, MIN_P = 40, 0.05  # llama-cpp-python's create_chat_completion defaults
@@ -54,6 +65,9 @@ class DecodeStats:
     sampled: int = 0
     draft_proposed: int = 0
     draft_accepted: int = 0
+    enum_choices: int = 0
+    enum_scored: int = 0
+    enum_tokens: int = 0
     decode_calls: int = 0
     grammar_lazy_hits: int = 0
     grammar_top_applies: int = 0
@@ -97,24 +111,35 @@ class Engine:
         self,
         llama,
         *,
+        n_ctx: int | None = None,
         jump_forward: bool = True,
         draft_max: int = 8,
         draft_ngram: int = 3,
+        enum_scoring: bool = True,
     ) -> None:
         import llama_cpp
+        from llama_cpp import _internals
 
         self._lc = llama_cpp
         self.llama = llama
-        self.ctx = llama._ctx.ctx
+        # Its own context: several KV sequences in one unified cache (the enum candidates share the prefix).
+        params = llama_cpp.llama_context_params.from_buffer_copy(llama.context_params)
+        params.n_ctx = int(n_ctx or llama.n_ctx())
+        params.n_seq_max = MAX_SEQUENCES
+        params.kv_unified = True
+        self._context = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+        self.ctx = self._context.ctx
         self.vocab = llama_cpp.llama_model_get_vocab(llama._model.model)
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
-        self.n_ctx = int(llama.n_ctx())
+        self.n_ctx = int(llama_cpp.llama_n_ctx(self.ctx))
         self.n_batch = int(llama.n_batch)
         self.mem = llama_cpp.llama_get_memory(self.ctx)
         self.jump_forward = jump_forward
         self.draft_max = max(0, int(draft_max))
         self.draft_ngram = max(1, int(draft_ngram))
-        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+        self.enum_scoring = enum_scoring
+        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, MAX_SEQUENCES)
+        self._enum_tokens: dict[str, list[int]] = {}
         self.tokens: list[int] = []  # what sequence 0 of the KV cache holds
         self.stats = DecodeStats()
         # candidate buffers shared with llama.cpp (llama_token_data is {int32 id, float logit, float p})
@@ -338,8 +363,107 @@ class Engine:
         start = int(hits[-1]) + n
         return arr[start : start + min(budget, self.draft_max)].tolist()
 
+    # -- enum values -----------------------------------------------------------------------------
+    @staticmethod
+    def _enum_key(text: bytearray, enums: dict[str, list[str]]) -> list[str] | None:
+        """The enum values when ``text`` has just opened the value of an enum property (``"key": "``)."""
+        if not enums or not text.endswith(b'": "'):
+            return None
+        start = text.rfind(b'"', 0, len(text) - 4)
+        if start < 0:
+            return None
+        return enums.get(text[start + 1 : len(text) - 4].decode("utf-8", errors="replace"))
+
+    def _value_tokens(self, value: str) -> list[int]:
+        tokens = self._enum_tokens.get(value)
+        if tokens is None:
+            tokens = self._tokens_for(value.encode("utf-8"))
+            self._enum_tokens[value] = tokens
+        return tokens
+
+    def _choose_enum(self, values, first_logits, history, params, rng, stats: DecodeStats) -> list[int] | None:
+        """The tokens of the enum value with the highest whole-sequence probability (or a draw when sampling)."""
+        started = time.perf_counter()
+        scored = self.enum_scores(values, first_logits, history, params.repetition_penalty, stats)
+        if scored is None:
+            return None
+        alive, scores_arr = scored
+        if params.temperature > 0:
+            p = np.exp((scores_arr - scores_arr.max()) / params.temperature)
+            pick = int(rng.choice(len(alive), p=p / p.sum()))
+        else:
+            pick = int(np.argmax(scores_arr))
+        stats.enum_choices += 1
+        stats.enum_scored += len(alive)
+        stats.sample_s += time.perf_counter() - started
+        return self._value_tokens(values[alive[pick]])
+
+    def enum_scores(self, values, first_logits, history, penalty: float, stats: DecodeStats):
+        """(indexes of the values scored, their log-probabilities) at the current end of sequence 0, whose next-token
+        logits are ``first_logits``; None when they cannot be scored here (too many, no room)."""
+        params = _Penalty(penalty)
+        lp0 = _log_softmax(self._penalize(first_logits.copy(), history, params.repetition_penalty))
+        candidates = [self._value_tokens(v) for v in values]
+        best_first = max(lp0[c[0]] for c in candidates)
+        alive = [i for i, c in enumerate(candidates) if lp0[c[0]] >= best_first - ENUM_PRUNE]
+        if len(alive) > MAX_SEQUENCES - 1:
+            return None
+        nodes: dict[tuple[int, ...], list[int]] = {}  # a prefix that needs logits -> the sequences through it
+        for seq, i in enumerate(alive, start=1):
+            for depth in range(1, len(candidates[i])):
+                nodes.setdefault(tuple(candidates[i][:depth]), []).append(seq)
+        rows: dict[tuple[int, ...], np.ndarray] = {}
+        if nodes:
+            base = len(self.tokens)
+            order = sorted(nodes, key=len)
+            if len(order) > self.n_batch or base + max(map(len, order)) > self.n_ctx:
+                return None
+            seqs = sorted({s for ids in nodes.values() for s in ids})
+            for seq in seqs:
+                self._lc.llama_memory_seq_cp(self.mem, 0, seq, -1, -1)
+            batch = self._batch
+            batch.n_tokens = len(order)
+            for i, key in enumerate(order):
+                batch.token[i] = key[-1]
+                batch.pos[i] = base + len(key) - 1
+                batch.n_seq_id[i] = len(nodes[key])
+                for k, seq in enumerate(nodes[key]):
+                    batch.seq_id[i][k] = seq
+                batch.logits[i] = True
+            eval_started = time.perf_counter()
+            rc = self._lc.llama_decode(self.ctx, batch)
+            stats.eval_s += time.perf_counter() - eval_started
+            stats.decode_calls += 1
+            try:
+                if rc != 0:
+                    raise EngineError(f"llama_decode failed with status {rc} while scoring enum values")
+                for i, key in enumerate(order):
+                    ptr = self._lc.llama_get_logits_ith(self.ctx, i)
+                    logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+                    rows[key] = _log_softmax(self._penalize(logits, history + list(key), params.repetition_penalty))
+            finally:
+                for seq in seqs:
+                    self._lc.llama_memory_seq_rm(self.mem, seq, -1, -1)
+        scores = []
+        for i in alive:
+            tokens = candidates[i]
+            total = float(lp0[tokens[0]])
+            for depth in range(1, len(tokens)):
+                total += float(rows[tuple(tokens[:depth])][tokens[depth]])
+            scores.append(total)
+        return alive, np.asarray(scores)
+
     # -- one request -----------------------------------------------------------------------------
-    def generate(self, prompt: list[int], params, *, grammar_text: str | None, stop: list[str]) -> Generation:
+    def generate(
+        self,
+        prompt: list[int],
+        params,
+        *,
+        grammar_text: str | None,
+        stop: list[str],
+        enums: dict[str, list[str]] | None = None,
+    ) -> Generation:
+        """Decode one answer. ``enums``: property name -> its string enum values (see enum scoring above)."""
         started = time.perf_counter()
         stats = DecodeStats(calls=1, prompt_tokens=len(prompt))
         if len(prompt) >= self.n_ctx:
@@ -378,6 +502,23 @@ class Engine:
                         finish = "stop"
                         break
                 budget = params.max_tokens - len(generated) - 1
+                values = self._enum_key(text, enums) if self.enum_scoring and grammar is not None else None
+                if values:
+                    logits = self._eval(pending, {len(pending) - 1}, stats)
+                    choice = self._choose_enum(values, logits[len(pending) - 1], generated, params, rng, stats)
+                    if choice is not None:
+                        choice = choice[: params.max_tokens - len(generated)]
+                        for token in choice:
+                            self._lc.llama_sampler_accept(grammar, token)
+                        generated += choice
+                        stats.enum_tokens += len(choice)
+                        text += b"".join(self.piece(t) for t in choice)
+                        pending = list(choice)
+                        if len(generated) >= params.max_tokens:
+                            finish = "length"
+                        continue
+                    self._truncate(len(self.tokens) - 1)  # evaluate the last pending token again below
+                    pending = pending[-1:]
                 drafts = self._draft(prompt + generated, budget) if greedy and self.draft_max else []
                 base = len(self.tokens)
                 want = {len(pending) - 1, *range(len(pending), len(pending) + len(drafts))}
@@ -426,6 +567,17 @@ class Engine:
         for proto in self._grammars.values():
             self._lc.llama_sampler_free(proto)
         self._grammars.clear()
+        self._context.close()
+
+
+@dataclass(frozen=True)
+class _Penalty:
+    repetition_penalty: float
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    top = float(np.max(logits))
+    return logits - top - float(np.log(np.exp(logits - top).sum()))
 
 
 def _stop_at(text: bytearray, stops: list[bytes]) -> int | None:
