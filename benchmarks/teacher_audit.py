@@ -48,6 +48,12 @@ SETUPS: dict[str, tuple[str, dict]] = {
     "smollm2-v1": ("SmolLM2-135M, labels-v1", {"llm": SMOL, "prompts_dir": str(PROMPTS / "labels-v1")}),
     "qwen0.5b-v1": ("Qwen2.5-Coder-0.5B, labels-v1", {"llm": Q05, "prompts_dir": str(PROMPTS / "labels-v1")}),
     "qwen1.5b-v1": ("Qwen2.5-Coder-1.5B, labels-v1", {"llm": Q15, "prompts_dir": str(PROMPTS / "labels-v1")}),
+    "qwen1.5b-v2": ("Qwen2.5-Coder-1.5B, labels-v2", {"llm": Q15, "prompts_dir": str(PROMPTS / "labels-v2")}),
+    "qwen1.5b-v3": ("Qwen2.5-Coder-1.5B, labels-v3", {"llm": Q15, "prompts_dir": str(PROMPTS / "labels-v3")}),
+    "qwen1.5b-v2-noenum": (
+        "Qwen2.5-Coder-1.5B, labels-v2, token-by-token enum",
+        {"llm": Q15, "prompts_dir": str(PROMPTS / "labels-v2"), "llm_options": {"enum_scoring": False}},
+    ),
     "smollm2": ("SmolLM2-135M", {"llm": SMOL}),
     "qwen0.5b": ("Qwen2.5-Coder-0.5B", {"llm": Q05}),
     "qwen1.5b": ("Qwen2.5-Coder-1.5B", {"llm": Q15}),
