@@ -13,6 +13,7 @@ import pytest
 from emopillars.cli.main import main as cli_main
 from emopillars.synth import ConfigMismatchError, SynthesisConfig, SynthesisError, synthesize
 from emopillars.synth.corpus import CorpusError
+from emopillars.synth.steps import labels
 from emopillars.testing.stub_server import start_stub_server
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "emopillars" / "synth" / "demo_plots.jsonl"
@@ -69,7 +70,7 @@ def test_pipeline_writes_sets_splits_manifest_stub_server(tmp_path, stub):
             rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
             plots_by_split[split] = {r["plot_id"] for r in rows}
             for r in rows:
-                assert r["split"] == split and r["provenance"]["prompt_versions"]["labels"] == "labels-v1"
+                assert r["split"] == split and r["provenance"]["prompt_versions"]["labels"] == labels.PROMPT_VERSION
                 assert r["positive_labels"] and all(r["labels"][lab] >= 0.3 for lab in r["positive_labels"])
                 if name == "orig":
                     assert r["record_id"] not in seen_ids
@@ -114,7 +115,7 @@ def test_user_prompt_override_changes_version_stub_server(tmp_path, stub):
     (prompts / "rewriting.txt").write_text("Please.\n" + text)
     manifest = synthesize(_config(tmp_path, stub, max_actors=1, prompts_dir=str(prompts)))
     assert manifest.data["prompt_versions"]["rewriting"].startswith("rewriting-v1+user.")
-    assert manifest.data["prompt_versions"]["labels"] == "labels-v1"
+    assert manifest.data["prompt_versions"]["labels"] == labels.PROMPT_VERSION
     (prompts / "labels.txt").write_text("Label ${nothing_known}")
     with pytest.raises(ValueError, match="nothing_known"):
         synthesize(_config(tmp_path, stub, max_actors=1, prompts_dir=str(prompts), out_dir=str(tmp_path / "r2")))

@@ -1,7 +1,7 @@
 """``emopillars demo``: the whole method on a laptop -- synthesize, train, evaluate -- in about ten minutes.
 
 1. synthesize a small dataset from the short original plots shipped in the package
-   (``emopillars/synth/demo_plots.jsonl``) with the embedded CPU teacher (Qwen2.5-Coder-0.5B);
+   (``emopillars/synth/demo_plots.jsonl``) with the embedded CPU teacher (Qwen2.5-Coder-1.5B);
 2. fine-tune a small classifier (all-MiniLM-L6-v2) on the context-less (Orig) train split;
 3. evaluate it on the test split (on dev when test is tiny) and write a report.
 
@@ -37,7 +37,9 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
-    parser.add_argument("--llm", help="teacher spec (default: the embedded Qwen2.5-Coder-0.5B GGUF)")
+    parser.add_argument(
+        "--llm", help="teacher spec (default: $EMOPILLARS_LLM, else the embedded Qwen2.5-Coder-1.5B GGUF)"
+    )
     parser.add_argument("--max-actors", type=int, default=DEMO_ACTORS, help="characters per plot (default 1)")
     parser.add_argument("--epochs", type=int, default=8, help="classifier training epochs")
     parser.add_argument("--encoder", default="minilm", help="encoder to fine-tune (alias, folder or hub id)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from emopillars.cli.teacher import add_label_arguments  # shared with `teacher audit`
+
 ORDER = 20
 
 
@@ -22,7 +24,7 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--llm",
         help="teacher: llamacpp:/path.gguf, llamacpp:NAME, openai:http://HOST:PORT/v1#MODEL, vllm:MODEL "
-        "(default: the embedded Qwen2.5-Coder-0.5B GGUF)",
+        "(default: $EMOPILLARS_LLM, else the embedded Qwen2.5-Coder-1.5B GGUF)",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the LLM answer cache")
     parser.add_argument("--concurrency", type=int, help="parallel requests to a server backend")
@@ -84,6 +86,14 @@ def register(subparsers) -> None:
         help="another OpenAI-compatible server of the same model (repeatable); the Ray engine spreads the calls "
         "over --llm and these and fails over when one dies",
     )
+    add_label_arguments(parser)
+    parser.add_argument(
+        "--schedule",
+        choices=["prefix", "plain"],
+        default="prefix",
+        help="order of a step's calls: by prompt, so calls sharing a prefix run back to back (default), or input "
+        "order; the dataset is the same",
+    )
     parser.set_defaults(func=run)
 
 
@@ -118,6 +128,11 @@ def run(args) -> int:
             neutral_diversity=args.neutral_diversity,
             progress=not args.no_progress,
             force=args.force,
+            label_samples=args.label_samples,
+            label_temperature=args.label_temperature,
+            label_llms=list(args.label_llm),
+            label_model=args.label_model,
+            schedule=args.schedule,
         )
         engine = _engine(args)
         with sigterm_as_interrupt():

@@ -1,6 +1,11 @@
 """The synthetic Emo Pillars record: defined once, with a published JSON schema.
 
 Every synthesis step fills some fields; the dataset on disk is JSON lines of this model.
+
+Schema versions: **1.0** the first; **1.1** adds ``provenance.raters`` (the labels of each rater when a run
+labels with several samples or raters, see :mod:`emopillars.teacher.aggregate`). The new field is optional
+and sits inside ``provenance``, which has always accepted extra fields, so 1.0 readers load 1.1 records
+(they ignore it) and 1.1 readers load 1.0 records (it is ``None``).
 """
 
 from __future__ import annotations
@@ -12,17 +17,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from emopillars.files import atomic_write_json
 from emopillars.taxonomy import POSITIVE_THRESHOLD
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class Provenance(BaseModel):
-    """Which teacher and which prompt versions produced a record."""
+    """Which teacher and which prompt versions produced a record (and, with several raters, what each said)."""
 
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(description="LLM backend spec / model id of the teacher")
     prompt_versions: dict[str, str] = Field(default_factory=dict, description="step name -> prompt version")
     schema_version: str = SCHEMA_VERSION
+    raters: dict[str, dict[str, float] | None] | None = Field(
+        None,
+        description="Since 1.1, when the labels come from several samples or raters: rater name -> that rater's "
+        "labels (label -> level, averaged over its samples; null when all its answers failed). The record's "
+        "labels are the mean of these.",
+    )
 
 
 class SyntheticRecord(BaseModel):

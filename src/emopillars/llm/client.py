@@ -120,6 +120,11 @@ class LLM:
     def model_id(self) -> str:
         return self.backend.model_id
 
+    @property
+    def model_name(self) -> str:
+        """The model without its endpoint: what a dataset's provenance records."""
+        return self.backend.model_name
+
     def describe(self) -> str:
         return self.backend.describe()
 

@@ -7,7 +7,10 @@ where the stock one failed. This grammar
 
 - bounds every string (``maxLength`` from the schema, else ``max_string``) and excludes control
   characters and the ``\\n``/``\\t`` escapes;
-- allows at most one space between tokens;
+- allows at most one space between tokens, or (``fixed_separators=True``) exactly the separators of
+  ``json.dumps`` (``", "`` and ``": "``, nothing inside brackets): the answer's layout is then fixed, so
+  a decoder can append the text the grammar forces without asking the model (the embedded backend's
+  jump-forward), and small models write that layout anyway;
 - bounds arrays (``maxItems``, else ``max_items``) and numbers (digit counts);
 - emits object properties in schema order, all of them (a fixed order is what small models follow
   best; optional properties are produced too, which still satisfies the schema).
@@ -46,10 +49,14 @@ def gbnf_literal(text: str) -> str:
 
 
 def schema_to_gbnf(
-    schema: dict[str, Any], *, max_string: int = DEFAULT_MAX_STRING, max_items: int = DEFAULT_MAX_ITEMS
+    schema: dict[str, Any],
+    *,
+    max_string: int = DEFAULT_MAX_STRING,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    fixed_separators: bool = False,
 ) -> str:
     """The GBNF grammar (``root`` rule first) accepting JSON documents that fit ``schema``."""
-    builder = _Builder(schema, max_string=max_string, max_items=max_items)
+    builder = _Builder(schema, max_string=max_string, max_items=max_items, fixed_separators=fixed_separators)
     root_body = builder.expr(schema)
     lines = [f"root ::= {root_body}"]
     lines += [f"{name} ::= {body}" for name, body in builder.rules.items()]
@@ -57,12 +64,26 @@ def schema_to_gbnf(
 
 
 class _Builder:
-    def __init__(self, root: dict[str, Any], *, max_string: int, max_items: int) -> None:
+    def __init__(self, root: dict[str, Any], *, max_string: int, max_items: int, fixed_separators: bool) -> None:
         self.root = root
+        self.fixed = fixed_separators
         self.max_string = max_string
         self.max_items = max_items
         self.rules: dict[str, str] = {}
         self._refs: dict[str, str] = {}
+
+    def _sep(self, char: str) -> str:
+        """The separator ``char`` (``,`` or ``:``) with its whitespace: ``ws "," ws`` or exactly ``", "``."""
+        if self.fixed:
+            return gbnf_literal(char + " ")
+        ws = self._use("ws")
+        return f"{ws} {gbnf_literal(char)} {ws}"
+
+    def _open(self, char: str) -> str:
+        return gbnf_literal(char) if self.fixed else f"{gbnf_literal(char)} {self._use('ws')}"
+
+    def _close(self, char: str) -> str:
+        return gbnf_literal(char) if self.fixed else f"{self._use('ws')} {gbnf_literal(char)}"
 
     def _use(self, name: str) -> str:
         """Reference a primitive rule, defining it on first use."""
@@ -135,28 +156,26 @@ class _Builder:
 
     def _object(self, schema: dict[str, Any], hint: str) -> str:
         properties = schema.get("properties")
-        ws = self._use("ws")
         if not properties:
             return self._generic_object()
         parts = []
         for key, sub in properties.items():
             value = self.expr(sub, f"{hint}-{key}")
-            parts.append(f'{gbnf_literal(json.dumps(key, ensure_ascii=False))} {ws} ":" {ws} {value}')
-        body = f'"{{" {ws} ' + f' {ws} "," {ws} '.join(parts) + f' {ws} "}}"'
+            parts.append(f"{gbnf_literal(json.dumps(key, ensure_ascii=False))} {self._sep(':')} {value}")
+        body = f"{self._open('{')} " + f" {self._sep(',')} ".join(parts) + f" {self._close('}')}"
         return self._rule(hint, body)
 
     def _array(self, schema: dict[str, Any], hint: str) -> str:
-        ws = self._use("ws")
         item = self.expr(schema.get("items", {}), f"{hint}-item")
         lo = max(0, int(schema.get("minItems", 0)))
         hi = int(schema.get("maxItems", max(self.max_items, lo)))
         if hi < lo:
             raise SchemaGrammarError(f"array maxItems {hi} < minItems {lo}")
         if hi == 0:
-            return self._rule(f"{hint}-empty", f'"[" {ws} "]"')
-        more = f'({ws} "," {ws} {item}){{{max(lo - 1, 0)},{hi - 1}}}'
+            return self._rule(f"{hint}-empty", f"{self._open('[')} {self._close(']')}")
+        more = f"({self._sep(',')} {item}){{{max(lo - 1, 0)},{hi - 1}}}"
         seq = f"{item} {more}" if lo >= 1 else f"({item} {more})?"
-        return self._rule(hint, f'"[" {ws} {seq} {ws} "]"')
+        return self._rule(hint, f"{self._open('[')} {seq} {self._close(']')}")
 
     def _generic_value(self) -> str:
         if "json-value" not in self.rules:
@@ -169,15 +188,13 @@ class _Builder:
         return "json-value"
 
     def _generic_object(self) -> str:
-        ws = self._use("ws")
         key = self._string(0, 100)
-        pair = f'{key} {ws} ":" {ws} json-value'
+        pair = f"{key} {self._sep(':')} json-value"
         self._generic_value()
-        return self._rule("json-object", f'"{{" {ws} ({pair} ({ws} "," {ws} {pair}){{0,31}})? {ws} "}}"')
+        body = f"{self._open('{')} ({pair} ({self._sep(',')} {pair}){{0,31}})? {self._close('}')}"
+        return self._rule("json-object", body)
 
     def _generic_array(self) -> str:
-        ws = self._use("ws")
         self._generic_value()
-        return self._rule(
-            "json-array", f'"[" {ws} (json-value ({ws} "," {ws} json-value){{0,{self.max_items - 1}}})? {ws} "]"'
-        )
+        more = f"({self._sep(',')} json-value){{0,{self.max_items - 1}}}"
+        return self._rule("json-array", f"{self._open('[')} (json-value {more})? {self._close(']')}")

@@ -22,6 +22,7 @@ NON_IDENTITY = {
     "progress",
     "force",
     "parquet",
+    "schedule",  # the order of the calls, not their answers (see emopillars.teacher.schedule)
 }
 SAMPLING_KEYS = {"temperature", "top_p", "repetition_penalty"}
 
@@ -67,6 +68,12 @@ class SynthesisConfig:
     parquet: bool = True
     progress: bool = True
     force: bool = False
+    # Better labels (emopillars.teacher.labelling): K answers per utterance, more LLM raters, a classifier rater.
+    label_samples: int = 1
+    label_temperature: float | None = None
+    label_llms: list[str] = field(default_factory=list)
+    label_model: str | None = None
+    schedule: str = "prefix"
 
     def __post_init__(self) -> None:
         self.corpus = str(self.corpus)
@@ -90,6 +97,9 @@ class SynthesisConfig:
             (self.temperature >= 0, "temperature", "must be >= 0"),
             (0 < self.near_dup_threshold <= 1, "near_dup_threshold", "must be in (0, 1]"),
             (self.max_utterance_chars > 0, "max_utterance_chars", "must be > 0"),
+            (self.label_samples >= 1, "label_samples", "must be >= 1"),
+            (self.label_temperature is None or self.label_temperature >= 0, "label_temperature", "must be >= 0"),
+            (self.schedule in ("prefix", "plain"), "schedule", "must be 'prefix' or 'plain'"),
             (set(self.max_tokens) <= set(STEP_ORDER), "max_tokens", f"keys must be among {STEP_ORDER}"),
             (all(int(v) > 0 for v in self.max_tokens.values()), "max_tokens", "values must be > 0"),
             (set(self.step_sampling) <= set(STEP_ORDER), "step_sampling", f"keys must be among {STEP_ORDER}"),
@@ -107,6 +117,7 @@ class SynthesisConfig:
         """All settings, the LLM spec's credentials redacted (this is what ``config.json`` and the manifest hold)."""
         data = dataclasses.asdict(self)
         data["llm"] = redact_spec(self.llm)
+        data["label_llms"] = [redact_spec(spec) for spec in self.label_llms]
         return data
 
     @classmethod

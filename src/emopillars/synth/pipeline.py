@@ -55,6 +55,7 @@ from emopillars.synth.signals import Terminated
 from emopillars.synth.steps import STEP_MODULES, STEP_ORDER, make_step
 from emopillars.synth.steps import utterances as utterances_step
 from emopillars.synth.wiring import PIPELINE, check_wiring
+from emopillars.teacher.schedule import run_ordered
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,22 @@ class _Run:
         self.step_stats: dict[str, StepStats] = {}
         self.step_inputs: dict[str, int] = {}
         self.filter_drops: dict[str, Counter] = {}
+        from emopillars.teacher import labelling  # imports the labels step: not at module import time
+
+        self.label_setup = labelling.LabelSetup(
+            config.label_samples, config.label_temperature, list(config.label_llms), config.label_model
+        )
+        self.label_info: dict[str, Any] | None = None
+        if engine is not None and not self.label_setup.plain:
+            raise ValueError(
+                "several label samples or raters (--label-samples, --label-llm) run on the local engine only: "
+                "drop --engine ray or run the labels with one sample"
+            )
+
+    @property
+    def _step_runner(self):
+        """``run_step`` of the engine (Ray) or of this process: same arguments, same checkpoint."""
+        return self.engine.run_step if self.engine is not None else run_step
 
     def sampling(self, name: str) -> SamplingParams:
         """The run's decoding settings (the paper's: greedy, repetition penalty 1.03), with per-step overrides."""
@@ -148,17 +165,36 @@ class _Run:
         logger.info("step %s: %d input rows", name, len(rows))
         stats = self.step_stats[name] = StepStats(name)
         self.step_inputs[name] = len(rows)
-        result = (self.engine.run_step if self.engine is not None else run_step)(
-            self.steps[name],
-            rows,
-            self.llm,
-            self.rundir.checkpoint(name),
-            batch_size=self.config.batch_size,
-            progress=self.config.progress,
-            stats=stats,
-        )
+        options = {"batch_size": self.config.batch_size, "progress": self.config.progress}
+        if name == "labels" and not self.label_setup.plain:
+            result = self.run_label_raters(rows, options)
+        else:
+            checkpoint = self.rundir.checkpoint(name)
+            result = run_ordered(
+                self._step_runner, self.steps[name], rows, self.llm, checkpoint, schedule=self.config.schedule,
+                stats=stats, **options,
+            )  # fmt: skip
         self.step_runs[name] = result
         return result
+
+    def run_label_raters(self, rows: list[dict], options: dict) -> StepRun:
+        """Labels from K samples and several raters (:mod:`emopillars.teacher.labelling`)."""
+        from emopillars.teacher import labelling
+
+        started = time.perf_counter()
+        label_run = labelling.run_labels(
+            rows,
+            step=self.steps["labels"],
+            teacher=self.llm,
+            teacher_name=redact_spec(self.config.llm) or _model_id(self.llm),
+            setup=self.label_setup,
+            checkpoint=lambda name: self.rundir.steps / f"{name}.jsonl",
+            run_step=lambda *a, **k: run_ordered(self._step_runner, *a, schedule=self.config.schedule, **k),
+            open_llm=lambda spec: _open_llm(dataclasses.replace(self.config, llm=spec)),
+            run_step_options=options,
+        )
+        self.label_info = label_run.info
+        return labelling.as_step_run(label_run, rows, time.perf_counter() - started)
 
     def select(self, step: str, rows: list[dict]) -> list[dict]:
         """The rows a stage works on: contexts only for a share of the utterances of the plots the contextual
@@ -223,6 +259,11 @@ class _Run:
         cleaned = {row["id"]: row["cleaned_context"] for row in tables["cleaning"]}
         rewrites = {row["id"]: row["rewritten_utterance"] for row in tables["rewriting"]}
         provenance = Provenance(model=_model_id(self.llm), prompt_versions=self.prompt_versions())
+
+        def provenance_of(row: dict) -> Provenance:
+            raters = row.get("raters")
+            return provenance.model_copy(update={"raters": raters}) if raters else provenance
+
         return [
             SyntheticRecord(
                 record_id=row["id"],
@@ -238,7 +279,7 @@ class _Run:
                 raw_labels=row["raw_labels"],
                 labels=row["labels"],
                 positive_labels=row["positive_labels"],
-                provenance=provenance,
+                provenance=provenance_of(row),
             )
             for row in tables["labels"]
         ]
@@ -256,6 +297,10 @@ def synthesize(config: SynthesisConfig, llm=None, *, engine=None) -> Manifest:
     when the run cannot finish, ``KeyboardInterrupt`` when interrupted; the manifest records either.
     """
     check_wiring(PIPELINE, STEP_MODULES)
+    if llm is None and not config.llm:  # name the default teacher in the config: a resumed run keeps its teacher
+        from emopillars.teacher.defaults import teacher_spec
+
+        config = dataclasses.replace(config, llm=teacher_spec())
     rundir = RunDir(config.out_dir)
     rundir.create()
     try:
@@ -349,7 +394,9 @@ def _close(llm) -> None:
 
 
 def _model_id(llm) -> str:
-    return redact_spec(str(getattr(llm, "model_id", "unknown")))
+    """The teacher as provenance names it: the served model, not the endpoint (a resumed or Ray run on
+    another server of the same model writes the same records)."""
+    return redact_spec(str(getattr(llm, "model_name", None) or getattr(llm, "model_id", "unknown")))
 
 
 def _load_plots(config: SynthesisConfig, rundir: RunDir, corpus_stats: dict) -> list[corpus_io.Plot]:
@@ -508,6 +555,7 @@ class _End:
             },
             "warnings": run_stats.dominant_drop_warnings(steps, filters),
             **manifest_stats(self.records, self._unmapped()),  # "labels" and "quality": emopillars.stats
+            "label_raters": run.label_info,
             "dataset": self.dataset,
             "records": len(self.records),
             "tokens": {

@@ -75,6 +75,11 @@ class Backend:
         """Learn what :attr:`model_id` depends on (e.g. the model a server serves) before keys are built."""
 
     @property
+    def model_name(self) -> str:
+        """The model, without where it is served (provenance): the same for every server of one model."""
+        return self.model_id
+
+    @property
     def cacheable(self) -> bool:
         """Whether :attr:`model_id` identifies the answering model well enough to cache its answers."""
         return True

@@ -168,6 +168,10 @@ class OpenAICompatBackend(Backend):
         return f"openai:{self.server}:{self.endpoint}#{self.model or '?'}"
 
     @property
+    def model_name(self) -> str:  # type: ignore[override]
+        return self.model or "?"
+
+    @property
     def cacheable(self) -> bool:
         return self.model is not None and self.server != "auto"
 

@@ -259,14 +259,17 @@ class RayMetrics:
 class RayLLM:
     """The driver's handle on the teacher for a Ray run: model id, client options for the workers, metrics."""
 
-    def __init__(self, engine: RayEngine, model_id: str, options: ClientOptions, dead: list[str]) -> None:
+    def __init__(
+        self, engine: RayEngine, model_id: str, options: ClientOptions, dead: list[str], model_name: str = ""
+    ) -> None:
         self.engine = engine
-        self.model_id = model_id
+        self.model_id = model_id  # the first live endpoint's (as a local run against it)
+        self.model_name = model_name or model_id  # the served model: what provenance records
         self.options = options
         self.metrics = RayMetrics([redact_spec(s) for s in options.endpoints], [redact_spec(s) for s in dead])
 
     def describe(self) -> str:
-        return f"{len(self.options.endpoints)} endpoint(s) of {self.model_id} on Ray"
+        return f"{len(self.options.endpoints)} endpoint(s) of {self.model_name} on Ray"
 
     def close(self) -> None:
         self.engine.shutdown()
@@ -343,17 +346,20 @@ class RayEngine:
             tuple(specs), cache=config.cache, concurrency=config.concurrency, max_retries=config.max_retries,
             timeout=config.timeout,
         )  # fmt: skip
-        alive, dead, problems, models = [], [], [], set()
+        alive, dead, problems, models, ids = [], [], [], set(), []
         for spec in specs:
             if parse_spec(spec).kind != "openai":
                 alive.append(spec)  # a local model is loaded by each worker; nothing to check here
-                models.add(create_backend(spec).model_id)  # lazy: reads no weights
+                ids.append(create_backend(spec).model_id)  # lazy: reads no weights
+                models.add(ids[-1])
                 continue
             try:
                 llm = base.open(spec) if len(specs) == 1 else ClientOptions((spec,), cache=False).open(spec)
                 try:
                     llm.check()  # also learns the served model's name when the spec gives none
-                    models.add(llm.model_id)
+                    # the served model's name: model_id also names the endpoint (it keys the cache)
+                    models.add(getattr(llm.backend, "model", None) or llm.model_id)
+                    ids.append(llm.model_id)
                 finally:
                     llm.close()
             except BackendError as exc:
@@ -368,7 +374,7 @@ class RayEngine:
             raise SynthesisError(f"the endpoints serve different models ({', '.join(sorted(models))}); give one model")
         self.start()
         options = ClientOptions(tuple(alive), config.cache, config.concurrency, config.max_retries, config.timeout)
-        return RayLLM(self, models.pop(), options, dead)
+        return RayLLM(self, ids[0], options, dead, model_name=models.pop())
 
     def run_step(
         self,

@@ -23,7 +23,7 @@ from emopillars.synth.steps.base import Parsed, clean_text, requests_for, respon
 from emopillars.taxonomy import LABELS, POSITIVE_THRESHOLD, definitions_block
 
 NAME = "labels"
-PROMPT_VERSION = "labels-v1"
+PROMPT_VERSION = "labels-v2"
 MAX_TOKENS = 100
 INPUTS = ("id", "utterance")  # fields of an input row this step reads
 OUTPUTS = ("id", "raw_labels", "labels", "positive_labels")  # fields of each output row
@@ -83,7 +83,21 @@ def _level(raw) -> float | None:
     return level if level == level else None  # NaN
 
 
-def parse(response: ChatResponse, row: dict, **_) -> Parsed:
+def parse(response: ChatResponse, row: dict, **options) -> Parsed:
+    """The step's parser: :func:`parse_levels`, and an answer with no positive label drops the utterance."""
+    result = parse_levels(response, row, **options)
+    if result.outputs and not result.outputs[0]["positive_labels"]:
+        return Parsed(drop="no_positive_label", item_drops=result.item_drops, notes=result.notes)
+    return result
+
+
+def parse_levels(response: ChatResponse, row: dict, **_) -> Parsed:
+    """An answer -> one output row, also when it names no label at level >= 0.3 (``positive_labels`` empty).
+
+    Aggregation over samples and raters (:mod:`emopillars.teacher.aggregate`) needs such answers: they are
+    votes for "none of these". A failed call or an unparseable answer is a drop (``llm_error``,
+    ``invalid_json``), as in :func:`parse`.
+    """
     value, problem = response_object(response)
     if problem:
         return Parsed.dropped(problem, error=response.error)
@@ -126,7 +140,5 @@ def parse(response: ChatResponse, row: dict, **_) -> Parsed:
         result.notes["unmapped"] = unmapped
         result.count("unmapped_label", len(unmapped))
     positive = [label for label, level in labels.items() if level >= POSITIVE_THRESHOLD]
-    if not positive:
-        return Parsed(drop="no_positive_label", item_drops=result.item_drops, notes=result.notes)
     result.outputs = [{"id": row["id"], "raw_labels": raw_labels, "labels": labels, "positive_labels": positive}]
     return result

@@ -1,0 +1,245 @@
+"""Two-stage training: does MiniLM first trained on our synthetic data beat plain MiniLM on real tasks?
+
+    python benchmarks/two_stage.py --data benchmarks/data/wiki-1.5b --out runs/two_stage \
+        [--seeds 13,14,15] [--synthetic-epochs 10] [--low-resource 1000,3000] [--markdown BENCHMARKS.md]
+
+1. **Stage 1.** ``emopillars train`` on the committed reference dataset (``DATA/orig/train.jsonl``, its dev split
+   for the thresholds): the synthetic-data checkpoint, a 28-label MiniLM.
+2. **Stage 2.** The adaptation suite (``emopillars benchmark``'s machinery, :func:`emopillars.adapt.suite.run_suite`):
+   GoEmotions, ISEAR (5-fold) and EmoContext, each from the plain encoder and from the checkpoint, with every
+   seed; then GoEmotions with only the first N training rows (low resource). Cells are cached: a rerun resumes.
+3. **Table.** Per task: mean +- std over seeds (ISEAR: each seed's mean over its 5 folds) of the primary
+   metric, the difference, and whether it exceeds the seed noise: Welch's t over the per-seed values and the
+   paired (same seed, same fold) differences, "yes" when |t| >= 2.
+
+The profile is reduced for 2 shared CPU cores and stated under the table (epochs, training rows, max length);
+the selection and report sets stay complete and nothing is chosen on a reported set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+
+SECTION = "## Two-stage: plain MiniLM vs MiniLM first trained on the synthetic reference data"
+TASKS = ("goemotions", "isear", "emocontext")
+
+
+def dataset_files(data: Path, work: Path) -> tuple[Path, Path]:
+    """``orig/train.jsonl`` and ``orig/dev.jsonl`` of the reference dataset (decompressed from ``.jsonl.gz``)."""
+    out = []
+    for split in ("train", "dev"):
+        plain, packed = data / "orig" / f"{split}.jsonl", data / "orig" / f"{split}.jsonl.gz"
+        if plain.exists():
+            out.append(plain)
+        elif packed.exists():
+            target = work / "synthetic" / f"{split}.jsonl"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with gzip.open(packed, "rb") as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            out.append(target)
+        else:
+            raise SystemExit(f"{data}: no orig/{split}.jsonl(.gz)")
+    return out[0], out[1]
+
+
+def stage1(data: Path, out: Path, epochs: int, seed: int) -> Path:
+    from emopillars.data.loaders import load
+    from emopillars.training import TrainConfig, train
+
+    model_dir = out / "synthetic-minilm"
+    if (model_dir / "thresholds.json").exists():
+        print(f"stage 1: reusing {model_dir}", flush=True)
+        return model_dir
+    train_path, dev_path = dataset_files(data, out)
+    config = TrainConfig(
+        model="minilm", output_dir=str(model_dir), epochs=epochs, max_length=64, batch_size=32, seed=seed, bf16=True
+    )
+    started = time.perf_counter()
+    train(config, load(train_path, format="synthetic"), load(dev_path, format="synthetic"), progress=True)
+    print(f"stage 1: {model_dir} in {time.perf_counter() - started:.0f} s", flush=True)
+    return model_dir
+
+
+def write_suite(path: Path, name: str, tasks: list[str], checkpoint: Path, seeds: list[int], out: Path) -> Path:
+    starts = (
+        "  - {name: plain MiniLM, role: plain, from: minilm}\n"
+        f"  - {{name: MiniLM after synthetic data, role: synthetic, from: '{checkpoint}'}}\n"
+    )
+    path.write_text(
+        f"name: {name}\nprofile: quick\nout_dir: '{out}'\ntasks: [{', '.join(tasks)}]\nstarts:\n{starts}"
+        f"heads: [keep]\nseeds: [{', '.join(map(str, seeds))}]\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run(args) -> dict:
+    from emopillars.adapt.suite import run_suite
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    checkpoint = stage1(Path(args.data), out, args.synthetic_epochs, seeds[0]).resolve()
+    results = {}
+    tasks = [t for t in args.tasks.split(",") if t]
+    suite = write_suite(out / "suite_main.yaml", "two-stage", tasks, checkpoint, seeds, out / "main")
+    results["main"] = run_suite(suite, epochs=args.epochs)
+    for n in [int(x) for x in args.low_resource.split(",") if x]:
+        suite = write_suite(out / f"suite_ge{n}.yaml", f"two-stage-ge{n}", ["goemotions"], checkpoint, seeds,
+                            out / f"goemotions_{n}")  # fmt: skip
+        results[f"goemotions_{n}"] = run_suite(suite, limit=n, epochs=args.low_resource_epochs)
+    return results
+
+
+def _cells(folder: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((folder / "cells").glob("*.json"))]
+
+
+def _values(cells: list[dict], task: str, role: str) -> dict[int, dict[str, float]]:
+    """seed -> {run name: primary metric} for one task and start role (``plain`` / ``synthetic``)."""
+    out: dict[int, dict[str, float]] = {}
+    for cell in cells:
+        result = cell.get("result") or cell
+        if result.get("task") != task or result.get("role") != role:
+            continue
+        metric = result["primary_metric"]
+        out[int(result["seed"])] = {name: float(run["metrics"][metric]) for name, run in result["runs"].items()}
+    return out
+
+
+def welch_t(a: list[float], b: list[float]) -> float | None:
+    if len(a) < 2 or len(b) < 2:
+        return None
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    if va + vb == 0:
+        return math.inf if np.mean(a) != np.mean(b) else 0.0
+    return float((np.mean(b) - np.mean(a)) / math.sqrt(va + vb))
+
+
+def paired_t(diffs: list[float]) -> float | None:
+    if len(diffs) < 2:
+        return None
+    sd = np.std(diffs, ddof=1)
+    if sd == 0:
+        return math.inf if np.mean(diffs) != 0 else 0.0
+    return float(np.mean(diffs) / (sd / math.sqrt(len(diffs))))
+
+
+def compare(folder: Path, task: str) -> dict | None:
+    cells = _cells(folder)
+    plain, synth = _values(cells, task, "plain"), _values(cells, task, "synthetic")
+    seeds = sorted(set(plain) & set(synth))
+    if not seeds:
+        return None
+    per_seed_plain = [float(np.mean(list(plain[s].values()))) for s in seeds]
+    per_seed_synth = [float(np.mean(list(synth[s].values()))) for s in seeds]
+    diffs = [synth[s][r] - plain[s][r] for s in seeds for r in plain[s] if r in synth[s]]
+    t_seeds, t_paired = welch_t(per_seed_plain, per_seed_synth), paired_t(diffs)
+    metric = next(c["result"]["primary_metric"] for c in cells if c["result"].get("task") == task)
+    return {
+        "task": task,
+        "metric": metric,
+        "seeds": seeds,
+        "plain": (float(np.mean(per_seed_plain)), float(np.std(per_seed_plain, ddof=1)) if len(seeds) > 1 else 0.0),
+        "synthetic": (
+            float(np.mean(per_seed_synth)),
+            float(np.std(per_seed_synth, ddof=1)) if len(seeds) > 1 else 0.0,
+        ),
+        "diff": float(np.mean(per_seed_synth) - np.mean(per_seed_plain)),
+        "paired_runs": len(diffs),
+        "t_seeds": t_seeds,
+        "t_paired": t_paired,
+        "exceeds_noise": bool(
+            t_paired is not None and abs(t_paired) >= 2 and t_seeds is not None and abs(t_seeds) >= 2
+        ),
+    }
+
+
+def markdown(rows: list[dict], args, notes: list[str]) -> str:
+    def pm(pair):
+        return f"{pair[0]:.3f} ± {pair[1]:.3f}"
+
+    def t(value):
+        return "—" if value is None else ("inf" if math.isinf(value) else f"{value:+.1f}")
+
+    lines = [
+        SECTION,
+        "",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; command: `python benchmarks/two_stage.py "
+        f"{' '.join(sys.argv[1:])}`",
+        f"- machine: {cpu_model()}, {os.cpu_count()} cores, shared; load average {os.getloadavg()[0]:.1f} at the end",
+        "",
+        "| task (metric) | plain MiniLM | MiniLM after synthetic data | difference | t (seeds) | t (paired runs) "
+        "| larger than seed noise? |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['label']} ({r['metric']}) | {pm(r['plain'])} | {pm(r['synthetic'])} | {r['diff']:+.3f} | "
+            f"{t(r['t_seeds'])} | {t(r['t_paired'])} ({r['paired_runs']}) | {'yes' if r['exceeds_noise'] else 'no'} |"
+        )
+    lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, text: str) -> None:
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    if SECTION in old:
+        start = old.index(SECTION)
+        end = old.find("\n## ", start + len(SECTION))
+        old = old[:start] + old[end + 1 :] if end != -1 else old[:start]
+    path.write_text(old.rstrip("\n") + "\n\n" + text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="reference dataset folder (orig/train.jsonl[.gz], dev)")
+    parser.add_argument("--out", default="runs/two_stage")
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--seeds", default="13,14,15")
+    parser.add_argument("--synthetic-epochs", type=int, default=10)
+    parser.add_argument(
+        "--epochs", type=int, help="stage-2 epochs for every task (default: each task's quick profile)"
+    )
+    parser.add_argument("--low-resource", default="1000,3000", help="GoEmotions training rows (comma-separated)")
+    parser.add_argument("--low-resource-epochs", type=int, default=3)
+    parser.add_argument("--table-only", action="store_true", help="only read the finished cells")
+    parser.add_argument("--note", action="append", default=[], help="a line under the table (repeatable)")
+    parser.add_argument("--markdown")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    if not args.table_only:
+        run(args)
+    rows = []
+    for task in [t for t in args.tasks.split(",") if t]:
+        row = compare(out / "main", task)
+        if row:
+            rows.append({**row, "label": task})
+    for n in [int(x) for x in args.low_resource.split(",") if x]:
+        row = compare(out / f"goemotions_{n}", "goemotions")
+        if row:
+            rows.append({**row, "label": f"GoEmotions, first {n} training rows"})
+    text = markdown(rows, args, args.note)
+    print(text)
+    (out / "two_stage.json").write_text(json.dumps(rows, indent=2) + "\n")
+    if args.markdown:
+        write_section(Path(args.markdown), text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
