@@ -95,6 +95,24 @@ def test_task_without_and_with_a_test_file(tiny_emocontext, tmp_path, minilm_pat
     assert set(again["per_class"]) == {"happy", "sad", "angry", "others"}
     assert json.loads((model / ADAPTED_FILE).read_text())["views"]["test"]["n"] == 88
 
+    # through the CLI, with the task named explicitly (a task YAML): same numbers, files written
+    from emopillars.cli.main import main
+
+    task_file = tmp_path / "tiny_emocontext.yaml"
+    task_file.write_text(task.to_yaml(), encoding="utf-8")
+    report = tmp_path / "report"
+    args = ["evaluate", "--model", str(model), "--task", str(task_file), "--data", str(data / "test.txt")]
+    assert main([*args, "--report", str(report)]) == 0
+    written = json.loads((report / "metrics.json").read_text())
+    assert written["emocontext_micro_f1"] == pytest.approx(views["test"]["metrics"]["emocontext_micro_f1"])
+    assert "others" in (report / "report.md").read_text()
+    # a model that does not remember its task is read by argmax under --task (and refused without it)
+    (model / ADAPTED_FILE).unlink()
+    plain = evaluate_task(model, data / "test.txt", task)
+    assert plain["decision"] == "argmax (nothing chosen)"
+    with pytest.raises(ValueError, match="does not remember a task"):
+        evaluate_task(model, data / "test.txt")
+
 
 def test_decide_and_score_train_dev_cross_fits_and_keeps_the_argmax_row():
     task = load_task("emocontext")
