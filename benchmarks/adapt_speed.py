@@ -28,11 +28,12 @@ from _machine import cpu_model
 from emopillars.adapt.heads import HeadPolicy
 from emopillars.adapt.run import load_split, subsample
 from emopillars.adapt.tasks import load_task
+from emopillars.inference.encoding import InputEncoder, iterate_batches, length_grouped_batches
+from emopillars.inference.loading import load_tokenizer
+from emopillars.inference.scoring import score_encoded
 from emopillars.training.config import TrainConfig
-from emopillars.training.encoding import InputEncoder, iterate_batches, length_grouped_batches
 from emopillars.training.losses import MultiLabelLoss
-from emopillars.training.model import build_model, load_tokenizer, resolve_model
-from emopillars.training.scoring import score_encoded
+from emopillars.training.model import build_model, resolve_model
 from emopillars.training.trainer import _optimizer
 
 FULL_TRAIN_ROWS = {"emocontext": 28_652, "isear": 5_520, "goemotions": 43_410}

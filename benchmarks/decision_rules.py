@@ -34,7 +34,7 @@ def dev_scores(model_dir: Path, task: TaskSpec, head: HeadPolicy, split: str) ->
     if cache.is_file():
         saved = np.load(cache)
         return saved["scores"], task_targets(data)
-    from emopillars.serving.predictor import EmotionClassifier
+    from emopillars.serving import EmotionClassifier
 
     classifier = EmotionClassifier.load(model_dir)
     scores = head.task_scores(classifier.predict_scores(data.examples, batch_size=64, progress=True))

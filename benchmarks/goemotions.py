@@ -37,7 +37,8 @@ from emopillars import settings
 from emopillars.data.loaders import load
 from emopillars.evaluation.metrics import multilabel_report
 from emopillars.evaluation.thresholds import ThresholdPolicy
-from emopillars.training import EmotionClassifier, TrainConfig, train
+from emopillars.serving import EmotionClassifier
+from emopillars.training import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "## GoEmotions (classifier core)"

@@ -8,7 +8,7 @@
 1. **Embedded model** (Qwen2.5-Coder-0.5B on llama.cpp, CPU): a fresh run (LLM cache off) over a
    few demo plots, one actor each; reports records per hour, LLM calls, prompt and completion tokens
    per record. Or read those numbers from an existing run's manifest (``--from-manifest``).
-2. **Runner overhead** against the zero-latency stub server (``emopillars.synth.stub_server``):
+2. **Runner overhead** against the zero-latency stub server (``emopillars.testing.stub_server``):
    the whole pipeline's wall time vs the time spent inside ``llm.generate`` (goal: < 5 %), plus the
    overhead per input row in milliseconds.
 3. **Cost projection** for the paper's 400K examples: calls and tokens scale with records; GPU-hours
@@ -110,7 +110,7 @@ async def replay(llm, batches: list[list]) -> float:
 def start_stub_process() -> tuple[subprocess.Popen, str]:
     """The stub server in its own process, as a real server would be: its CPU is not the runner's."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emopillars.synth.stub_server", "--port", "0"],
+        [sys.executable, "-m", "emopillars.testing.stub_server", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

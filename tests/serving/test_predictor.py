@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from emopillars.data.example import Example, LabeledData
-from emopillars.training import EmotionClassifier, TrainConfig, train
+from emopillars.serving import EmotionClassifier
+from emopillars.training import TrainConfig, train
 
 LABELS = ["joy", "anger", "neutral"]
 TEXTS = {
@@ -89,5 +90,7 @@ def test_bf16_inference_stays_close(model_dir):
 
 
 def test_missing_dir_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="not a model directory"):
+    with pytest.raises(ValueError, match="is not a model directory: it is empty"):
         EmotionClassifier.load(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        EmotionClassifier.load(tmp_path / "missing")

@@ -38,6 +38,40 @@ def test_jsonl_malformed_line_names_file_and_line(tmp_path):
         read_corpus(path)
 
 
+@pytest.mark.parametrize(
+    "row,message",
+    [
+        ({"id": "b", "plot": None}, r"bad.jsonl:2: malformed story: the text field 'plot' is null"),
+        ({"id": "b", "plot": 42}, r"bad.jsonl:2: malformed story: the text field 'plot' is a number"),
+        ({"id": {"a": 1}, "plot": "Bo runs."}, r"bad.jsonl:2: malformed id: 'id' is an object"),
+        ({"id": ["x"], "plot": "Bo runs."}, r"bad.jsonl:2: malformed id: 'id' is a list"),
+        ({"id": "b", "title": {"t": 1}, "plot": "Bo runs."}, r"bad.jsonl:2: malformed title"),
+    ],
+)
+def test_jsonl_malformed_fields_name_file_and_line_not_too_short(tmp_path, row, message):
+    """A null or numeric plot is malformed (it used to be counted as 'too short'); a dict id is an error (it used
+    to become the string "{'a': 1}")."""
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": "a", "title": "A", "plot": "Anna sails."}) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(CorpusError, match=message):
+        read_corpus(path)
+
+
+def test_integer_ids_and_a_byte_order_mark_are_fine(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": 7, "plot": "Anna sails."}).encode() + b"\n")
+    assert read_corpus(path) == [Plot("7", None, "Anna sails.")]
+
+
+@pytest.mark.parametrize("name", ["c.jsonl", "c.csv", "c.txt"])
+def test_non_utf8_corpus_names_the_file(tmp_path, name):
+    path = tmp_path / name
+    body = {"c.jsonl": b'{"id": "a", "plot": "Ana', "c.csv": b"id,plot\na,Ana", "c.txt": b"Ana"}[name]
+    path.write_bytes(body + "\xf1o sails.".encode("latin-1") + (b'"}\n' if name == "c.jsonl" else b"\n"))
+    with pytest.raises(CorpusError, match=rf"{name}.*not UTF-8 text \(byte 0xf1"):
+        read_corpus(path)
+
+
 def test_duplicate_ids_rejected(tmp_path):
     path = tmp_path / "dup.jsonl"
     path.write_text('{"id": "a", "text": "one"}\n{"id": "a", "text": "two"}\n')

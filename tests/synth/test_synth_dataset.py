@@ -5,7 +5,14 @@ import json
 import pytest
 
 from emopillars.data.records import Provenance, SyntheticRecord
-from emopillars.synth.dataset import assign_splits, make_sets, split_counts, write_dataset
+from emopillars.synth.dataset import (
+    assign_splits,
+    contextual_plots,
+    make_sets,
+    plot_splits,
+    split_counts,
+    write_dataset,
+)
 
 
 def _records(n_plots=30, per_plot=4):
@@ -57,7 +64,44 @@ def test_no_plot_in_two_splits_and_nested_across_sets():
     corig_train = {r.plot_id for r in sets["corig"]["train"]}
     assert {r.plot_id for r in sets["corig"]["test"]} <= orig_test
     assert not corig_train & orig_test
-    assert len(sets["orig"]["train"]) == 24 * 4 and len(sets["corig"]["train"]) == 26  # 30 plots: 2 dev, 2 test
+    # 30 plots: Orig 24/3/3; the contextual sets use the 24 train plots and 1 dev + 1 test plot (90/5/5 of 26)
+    assert len(sets["orig"]["train"]) == 24 * 4 and len(sets["corig"]["train"]) == 24
+    assert len(sets["corig"]["dev"]) == len(sets["corig"]["test"]) == 1
+
+
+@pytest.mark.parametrize("n", range(1, 401))
+def test_the_sets_nest_by_construction_for_every_plot_count(n):
+    """Every plot plays one role: a set uses it in its Orig split or not at all. So no Orig dev/test plot is in a
+    contextual train split, no contextual dev/test plot in Orig train, and the fractions hold."""
+    ids = [f"plot-{i}" for i in range(n)]
+    splits = plot_splits(ids, seed=n)
+    orig, contextual = splits["orig"], splits["contextual"]
+    assert set(orig) == set(ids)
+    assert all(orig[pid] == split for pid, split in contextual.items())  # the nesting itself
+    by = {
+        name: {s: {p for p, x in m.items() if x == s} for s in ("train", "dev", "test")} for name, m in splits.items()
+    }
+    assert by["contextual"]["train"] == by["orig"]["train"]
+    assert not by["contextual"]["train"] & (by["orig"]["dev"] | by["orig"]["test"])
+    assert not (by["contextual"]["dev"] | by["contextual"]["test"]) & by["orig"]["train"]
+    n_train, n_dev, n_test = (len(by["orig"][s]) for s in ("train", "dev", "test"))
+    assert (n_train, n_dev, n_test) == split_counts(n, (0.8, 0.1, 0.1))
+    target = max(round(n_train * 5 / 90), 1)
+    assert len(by["contextual"]["dev"]) == min(target, n_dev) and len(by["contextual"]["test"]) == min(target, n_test)
+    if n >= 3:
+        assert n_dev and n_test and by["contextual"]["dev"] and by["contextual"]["test"]
+    assert contextual_plots(ids, seed=n) == set(contextual)
+
+
+@pytest.mark.parametrize("n_plots", [3, 26, 27, 46, 66, 86, 90, 200])
+def test_no_record_of_one_set_is_held_out_in_another(n_plots):
+    """The plot counts where independent rounding leaked an Orig test plot into COrig/CRewr train."""
+    sets = make_sets(_records(n_plots, per_plot=2), seed=3)
+    role = {}
+    for name, splits in sets.items():
+        for split, rows in splits.items():
+            for r in rows:
+                assert role.setdefault(r.plot_id, split) == split, (name, r.plot_id)
 
 
 def test_splits_are_deterministic_and_seeded():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from emopillars.cli.main import main as cli_main
-from emopillars.synth.stub_server import start_stub_server
+from emopillars.testing.stub_server import start_stub_server
 
 
 def test_demo_synthesizes_trains_and_evaluates_stub_server(tmp_path, minilm_path, capsys):

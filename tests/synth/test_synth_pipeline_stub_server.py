@@ -13,7 +13,7 @@ import pytest
 from emopillars.cli.main import main as cli_main
 from emopillars.synth import ConfigMismatchError, SynthesisConfig, SynthesisError, synthesize
 from emopillars.synth.corpus import CorpusError
-from emopillars.synth.stub_server import start_stub_server
+from emopillars.testing.stub_server import start_stub_server
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "emopillars" / "synth" / "demo_plots.jsonl"
 

@@ -3,39 +3,54 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
-from emopillars.llm.types import ChatResponse
-from emopillars.synth import runner
-from emopillars.synth.runner import CheckpointError, SynthesisError, load_checkpoint, run_step
+from emopillars.llm.types import ChatResponse, ErrorKind
+from emopillars.synth import checkpoint, runner
+from emopillars.synth.checkpoint import load_checkpoint
+from emopillars.synth.errors import CheckpointError, LLMCallError, SynthesisError
+from emopillars.synth.runner import run_step
 from emopillars.synth.steps import make_step
 from emopillars.synth.steps import rewriting as rewriting_step
+from emopillars.testing.waiting import wait_for_lines
 
 
 class ScriptedLLM:
-    """Answers rewriting prompts; ``fail`` maps a row id to an error string (transient or not)."""
+    """Answers rewriting prompts. ``fail`` maps a row id to an error string (an untyped call failure) or to a
+    ready ``ChatResponse``; ``hold`` maps a row id to an event the answer waits for (answers are handed over one
+    by one through ``on_result``, as the real LLM layer does)."""
 
     model_id = "scripted"
 
-    def __init__(self, fail=None, interrupt_on_call=None):
+    def __init__(self, fail=None, interrupt_on_call=None, hold=None):
         self.fail = fail or {}
+        self.hold = hold or {}
         self.calls = 0
         self.seen: list[str] = []
         self.interrupt_on_call = interrupt_on_call
 
-    def generate(self, requests, progress=False):
+    def generate(self, requests, progress=False, on_result=None):
         self.calls += 1
         if self.interrupt_on_call == self.calls:
             raise KeyboardInterrupt
         out = []
-        for request in requests:
+        for index, request in enumerate(requests):
             self.seen.append(request.tag)
-            if request.tag in self.fail:
-                out.append(ChatResponse(error=self.fail[request.tag], tag=request.tag))
+            if request.tag in self.hold:
+                assert self.hold[request.tag].wait(timeout=60), "the test never released the held answer"
+            failure = self.fail.get(request.tag)
+            if isinstance(failure, ChatResponse):
+                response = failure
+            elif failure is not None:
+                response = ChatResponse(error=failure, tag=request.tag)
             else:
                 text = json.dumps({"rewritten": f"Another way to say {request.tag}."})
-                out.append(ChatResponse(text=text, parsed=json.loads(text), completion_tokens=7, tag=request.tag))
+                response = ChatResponse(text=text, parsed=json.loads(text), completion_tokens=7, tag=request.tag)
+            out.append(response)
+            if on_result is not None:
+                on_result(index, response)
         return out
 
 
@@ -91,29 +106,85 @@ def test_damaged_middle_line_is_a_clear_error(tmp_path):
         load_checkpoint(path)
 
 
-def test_parse_failures_are_recorded_as_drops_not_retried(tmp_path, step):
+def test_bad_answers_are_recorded_as_drops_not_retried(tmp_path, step):
+    """An answer that came back but is unusable is the item's: a final drop, whatever its message says (the
+    old regex took 'timeout' or '503' in an answer's error for a transport failure)."""
     path = tmp_path / "rewriting.jsonl"
-    llm = ScriptedLLM(fail={"r1": "does not match the schema: $: missing key 'rewritten'"})
-    result = run_step(step, _rows(3), llm, path, progress=False)
-    assert result.entries[1].drop == "llm_error"
-    assert len(result.outputs()) == 2
+    bad = {
+        "r1": ChatResponse(text="I will not.", error="no JSON object", error_kind=ErrorKind.ANSWER),
+        "r2": ChatResponse(text="timeout 503", error="answer says 'timeout 503'", error_kind=ErrorKind.ANSWER),
+        "r3": ChatResponse(error="server said the prompt is too long (HTTP 400)", error_kind=ErrorKind.ANSWER),
+    }
+    llm = ScriptedLLM(fail=bad)
+    result = run_step(step, _rows(4), llm, path, progress=False)
+    assert [e.drop for e in result.entries] == [None, "invalid_json", "invalid_json", "no_answer"]
+    assert len(result.outputs()) == 1 and result.stats.call_failures == {}
     again = ScriptedLLM()
-    run_step(step, _rows(3), again, path, progress=False)
+    run_step(step, _rows(4), again, path, progress=False)
     assert again.seen == []
 
 
-def test_transient_failures_are_not_recorded_and_a_dead_backend_stops_the_step(tmp_path, step):
+@pytest.mark.parametrize("kind", [ErrorKind.TRANSIENT, None])
+def test_failed_calls_are_never_recorded_and_a_rerun_retries_them(tmp_path, step, kind):
+    """A failed call (typed transient, or an untyped error without any answer text) is not a drop: its row is
+    retried in the next pass, then by the next run; a whole batch of failed calls stops the step."""
     path = tmp_path / "rewriting.jsonl"
-    llm = ScriptedLLM(fail={"r2": "connection error: ConnectError: refused"})
-    with pytest.raises(SynthesisError, match="rerun"):
+    failure = ChatResponse(error="something odd happened", error_kind=kind)  # no regex can tell this one
+    llm = ScriptedLLM(fail={"r2": failure})
+    with pytest.raises(LLMCallError, match="rerun") as info:
         run_step(step, _rows(4), llm, path, batch_size=2, progress=False, max_passes=2)
+    assert info.value.kind == ErrorKind.TRANSIENT
+    assert llm.seen.count("r2") == 2  # retried in the second pass
     assert set(load_checkpoint(path)) == {"r0", "r1", "r3"}
     dead = ScriptedLLM(fail={f"r{i}": "HTTP 503: overloaded" for i in range(6)})
-    with pytest.raises(SynthesisError, match="whole batch"):
+    with pytest.raises(LLMCallError, match="whole batch"):
         run_step(step, _rows(6), dead, path, batch_size=2, progress=False)
     healthy = ScriptedLLM()
     result = run_step(step, _rows(6), healthy, path, batch_size=2, progress=False)
     assert healthy.seen == ["r2", "r4", "r5"] and len(result.outputs()) == 6
+
+
+def test_fatal_failures_stop_the_step_after_a_streak_with_a_hint_and_record_nothing(tmp_path, step):
+    """A key revoked mid-run: the first rows are answered, then every call is refused. The step stops after
+    FATAL_STREAK refusals (not after every row was tried), says what to fix, and a rerun redoes the rest."""
+    path = tmp_path / "rewriting.jsonl"
+    refused = ChatResponse(error="HTTP 401: invalid api key", error_kind=ErrorKind.FATAL)
+    rows = _rows(64)
+    llm = ScriptedLLM(fail={f"r{i}": refused for i in range(4, 64)})
+    stats = runner.StepStats("rewriting")
+    with pytest.raises(LLMCallError, match="API key") as info:
+        run_step(step, rows, llm, path, batch_size=16, progress=False, stats=stats)
+    assert info.value.kind == ErrorKind.FATAL and "consecutive" in str(info.value)
+    assert len(llm.seen) <= 32  # stopped after the first batch (the second was already in flight), not 64 rows
+    assert set(load_checkpoint(path)) == {"r0", "r1", "r2", "r3"}
+    assert stats.call_failures[ErrorKind.FATAL] == 12
+    wrong_model = ChatResponse(error="HTTP 404: The model `x` does not exist.", error_kind=ErrorKind.FATAL)
+    with pytest.raises(LLMCallError, match="model"):
+        run_step(step, rows, ScriptedLLM(fail={f"r{i}": wrong_model for i in range(64)}), path, progress=False)
+    healthy = ScriptedLLM()
+    result = run_step(step, rows, healthy, path, batch_size=16, progress=False)
+    assert len(healthy.seen) == 60 and len(result.outputs()) == 64
+
+
+def test_a_hung_request_does_not_hold_back_the_answers_of_its_batch(tmp_path, step):
+    """Every answer that landed reaches the checkpoint while one request of the batch still hangs."""
+    path = tmp_path / "rewriting.jsonl"
+    release = threading.Event()
+    llm = ScriptedLLM(hold={"r7": release})
+    result: dict = {}
+    worker = threading.Thread(
+        target=lambda: result.update(run=run_step(step, _rows(8), llm, path, batch_size=8, progress=False))
+    )
+    worker.start()
+    try:
+        wait_for_lines(path, 7)
+        lines = path.read_text().splitlines()
+        assert {json.loads(line)["id"] for line in lines} == {f"r{i}" for i in range(7)}
+        assert worker.is_alive()  # the batch is still in flight
+    finally:
+        release.set()
+        worker.join(timeout=60)
+    assert len(result["run"].outputs()) == 8 and len(path.read_text().splitlines()) == 8
 
 
 def test_ctrl_c_keeps_finished_batches(tmp_path, step):
@@ -158,22 +229,37 @@ def _slow_fsync(monkeypatch, seconds=0.05):
         real(fd)
         synced.append(size)
 
-    monkeypatch.setattr(runner.os, "fsync", fsync)
+    monkeypatch.setattr(checkpoint.os, "fsync", fsync)
     return synced
 
 
 def test_checkpoint_fsync_never_holds_up_appends_and_covers_every_line(tmp_path, monkeypatch):
-    import time
+    """The fsync thread is stuck on a disk that does not answer: appends still return (no wall clock: the stuck
+    fsync is released by the test only after the appends)."""
+    import os
 
-    synced = _slow_fsync(monkeypatch)
+    entered, release = threading.Event(), threading.Event()
+    synced: list[int] = []
+    real = os.fsync
+
+    def stuck_fsync(fd):
+        size = os.fstat(fd).st_size
+        entered.set()
+        assert release.wait(timeout=60)
+        real(fd)
+        synced.append(size)
+
+    monkeypatch.setattr(checkpoint.os, "fsync", stuck_fsync)
     path = tmp_path / "c.jsonl"
-    writer = runner.CheckpointWriter(path)
-    started = time.perf_counter()
-    for i in range(20):
-        writer.append([runner.Entry(f"r{i}", outputs=[{"id": f"r{i}"}])])
-    assert time.perf_counter() - started < 0.5  # 20 appends did not wait for 20 slow fsyncs
+    writer = checkpoint.CheckpointWriter(path)
+    writer.append([checkpoint.Entry("r0", outputs=[{"id": "r0"}])])
+    assert entered.wait(timeout=60)  # the first fsync is running, and stuck
+    for i in range(1, 20):
+        writer.append([checkpoint.Entry(f"r{i}", outputs=[{"id": f"r{i}"}])])
+    assert synced == []  # 19 appends returned while the fsync had not finished
+    release.set()
     writer.close(wait=False)
-    runner.wait_for_checkpoints()
+    checkpoint.wait_for_checkpoints()
     assert synced and synced[-1] == path.stat().st_size  # the last fsync came after the last line
     assert len(synced) < 20  # one fsync covers many appends
     assert list(load_checkpoint(path)) == [f"r{i}" for i in range(20)]
@@ -182,11 +268,11 @@ def test_checkpoint_fsync_never_holds_up_appends_and_covers_every_line(tmp_path,
 def test_a_new_checkpoint_is_written_only_after_the_previous_one_is_synced(tmp_path, monkeypatch):
     synced = _slow_fsync(monkeypatch, seconds=0.2)
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    writer = runner.CheckpointWriter(first)
-    writer.append([runner.Entry("a0")])
+    writer = checkpoint.CheckpointWriter(first)
+    writer.append([checkpoint.Entry("a0")])
     writer.close(wait=False)
-    later = runner.CheckpointWriter(second)
-    later.append([runner.Entry("b0")])  # waits for a.jsonl's fsync
+    later = checkpoint.CheckpointWriter(second)
+    later.append([checkpoint.Entry("b0")])  # waits for a.jsonl's fsync
     assert synced[:1] == [first.stat().st_size]
     later.close()
     assert len(synced) == 2
@@ -196,12 +282,12 @@ def test_an_fsync_error_surfaces_on_the_next_append(tmp_path, monkeypatch):
     def broken(fd):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(runner.os, "fsync", broken)
-    writer = runner.CheckpointWriter(tmp_path / "c.jsonl")
-    writer.append([runner.Entry("r0")])
-    runner.wait_for_checkpoints()
+    monkeypatch.setattr(checkpoint.os, "fsync", broken)
+    writer = checkpoint.CheckpointWriter(tmp_path / "c.jsonl")
+    writer.append([checkpoint.Entry("r0")])
+    checkpoint.wait_for_checkpoints()
     with pytest.raises(OSError, match="Input/output"):
-        writer.append([runner.Entry("r1")])
+        writer.append([checkpoint.Entry("r1")])
     writer.close()
 
 
@@ -211,7 +297,7 @@ def test_pipelined_runner_on_the_llm_loop_matches_a_generate_only_llm_stub_serve
     import threading
 
     from emopillars.llm import load_llm
-    from emopillars.synth.stub_server import start_stub_server
+    from emopillars.testing.stub_server import start_stub_server
 
     parsed_on: set[str] = set()
     parse = step.parse
@@ -242,4 +328,4 @@ def test_pipelined_runner_on_the_llm_loop_matches_a_generate_only_llm_stub_serve
     assert pipelined.outputs() == plain.outputs() and len(pipelined.outputs()) == 11
     assert pipelined.stats.llm_s > 0 and pipelined.stats.done_now == 11
     lines = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
-    assert [line["id"] for line in lines] == [f"r{i}" for i in range(11)]  # batch order kept on disk
+    assert sorted(line["id"] for line in lines) == sorted(f"r{i}" for i in range(11))  # each row once

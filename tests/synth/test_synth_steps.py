@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from emopillars.llm.parsing import parse_json
-from emopillars.llm.types import ChatResponse
+from emopillars.llm.types import ChatResponse, ErrorKind
 from emopillars.synth.prompts import PromptError, load_prompt
 from emopillars.synth.steps import STEP_MODULES, actors, cleaning, context, labels, make_step, rewriting, utterances
 
@@ -52,7 +52,7 @@ def test_actors_normalizes_dedupes_and_drops_non_characters():
         (reply(text="I cannot help with that."), "invalid_json"),
         (reply({"people": ["Marta"]}), "invalid_json"),
         (reply({"characters": ["Zeus", "Hera"]}), "no_characters"),
-        (ChatResponse(error="HTTP 400: prompt too long"), "llm_error"),
+        (ChatResponse(error="HTTP 400: prompt too long", error_kind=ErrorKind.ANSWER), "no_answer"),
     ],
 )
 def test_actors_malformed(response, reason):

@@ -10,7 +10,8 @@ import pytest
 from emopillars.cli.main import main
 from emopillars.data.loaders import load
 from emopillars.evaluation.metrics import multilabel_report
-from emopillars.training import EmotionClassifier, TrainConfig, train
+from emopillars.serving import EmotionClassifier
+from emopillars.training import TrainConfig, train
 from emopillars.training import trainer as trainer_module
 
 TRAIN_ROWS, DEV_ROWS, TEST_ROWS = 480, 240, 300

@@ -95,7 +95,7 @@ def evaluate_task(
     progress: bool = False,
 ) -> dict:
     """The task's metrics (and per-class precision / recall / F1) of the model on the labelled file."""
-    from emopillars.serving.predictor import EmotionClassifier
+    from emopillars.serving import EmotionClassifier
 
     path = require_finished_model(model_dir)
     classifier = EmotionClassifier.load(path, bf16=bf16, num_threads=num_threads)

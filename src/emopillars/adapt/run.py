@@ -244,7 +244,9 @@ def _run_once(
     keep_model: bool,
     batch_size: int,
 ) -> dict:
-    from emopillars.training import EmotionClassifier, TrainConfig, train
+    from emopillars.serving import EmotionClassifier
+    from emopillars.training import TrainConfig, train
+    from emopillars.training.model_card import record_evaluation
 
     metrics_path = run_dir / RUN_METRICS
     if metrics_path.is_file():
@@ -328,6 +330,7 @@ def _run_once(
     if keep_model:
         shutil.rmtree(run_dir / "model" / "checkpoint", ignore_errors=True)  # resume state of a finished run
         save_adapted(run_dir / "model", task, head, decision, views)
+        record_evaluation(run_dir / "model", task.name, data.report_name, summary["metrics"])
     else:
         shutil.rmtree(run_dir / "model", ignore_errors=True)
     log.info(

@@ -47,7 +47,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from emopillars.cli.main import CLIError
+    from emopillars.llm.secrets import redact_spec
     from emopillars.synth import SynthesisConfig, SynthesisError, synthesize
+    from emopillars.synth.signals import EXIT_SIGTERM, Terminated, sigterm_as_interrupt
 
     out = Path(args.out)
     started = time.perf_counter()
@@ -65,9 +67,13 @@ def run(args) -> int:
     )
     print(f"[1/3] synthesizing from {config.corpus} into {config.out_dir}", flush=True)
     try:
-        manifest = synthesize(config)
+        with sigterm_as_interrupt():
+            manifest = synthesize(config)
+    except Terminated:
+        print(f"emopillars demo: stopped by SIGTERM; rerun the same command to resume ({config.out_dir})")
+        return EXIT_SIGTERM
     except SynthesisError as exc:
-        raise CLIError(str(exc)) from None
+        raise CLIError(redact_spec(str(exc))) from None
     synth_s = time.perf_counter() - started
     _print_label_stats(manifest.data)
 
@@ -131,7 +137,8 @@ def _train(args, dataset: Path, out: Path) -> tuple[float, str, str]:
 def _evaluate(model_dir: str, path: Path, out: Path) -> tuple[dict, Path]:
     from emopillars.data.loaders import load
     from emopillars.evaluation.report import write_report
-    from emopillars.training import EmotionClassifier, evaluate_model
+    from emopillars.serving import EmotionClassifier
+    from emopillars.training import evaluate_model
 
     data = load(path, format="synthetic", variant="orig")
     metrics = evaluate_model(EmotionClassifier.load(model_dir), data)

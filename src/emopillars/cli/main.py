@@ -60,4 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m emopillars.cli.main`` runs this file as ``__main__``: call the imported module's main, so that
+    # the CLIError the commands import (emopillars.cli.main.CLIError) is the class caught above.
+    from emopillars.cli.main import main as package_main
+
+    sys.exit(package_main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 ORDER = 20
 
@@ -25,6 +26,13 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the LLM answer cache")
     parser.add_argument("--concurrency", type=int, help="parallel requests to a server backend")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="longest wait for one answer from a server backend before the request is retried (default 300); "
+        "see docs/synthesis.md for the whole retry budget",
+    )
 
 
 def register(subparsers) -> None:
@@ -55,42 +63,81 @@ def register(subparsers) -> None:
     parser.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard for near duplicates")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--force", action="store_true", help="discard a previous run with another config in --out")
+    engine = parser.add_argument_group("engine (see docs/scale-out.md)")
+    engine.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="where the LLM calls run: this process (local) or a Ray Data job per step (ray: pip install "
+        "'emopillars[ray]'); a run stopped on one engine resumes on the other",
+    )
+    engine.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: Ray's local mode)")
+    engine.add_argument(
+        "--ray-endpoint",
+        action="append",
+        metavar="SPEC",
+        help="another OpenAI-compatible server of the same model (repeatable); the Ray engine spreads the calls "
+        "over --llm and these and fails over when one dies",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from emopillars.cli.main import CLIError
+    from emopillars.llm.secrets import redact_spec
     from emopillars.synth import SynthesisConfig, SynthesisError, synthesize
+    from emopillars.synth.signals import EXIT_SIGTERM, Terminated, sigterm_as_interrupt
 
-    config = SynthesisConfig(
-        corpus=args.corpus,
-        out_dir=args.out,
-        llm=args.llm,
-        plots=args.plots,
-        max_actors=args.max_actors,
-        context_fraction=args.context_fraction,
-        seed=args.seed,
-        cache=not args.no_cache,
-        prompts_dir=args.prompts,
-        batch_size=args.batch_size,
-        concurrency=args.concurrency,
-        corpus_format=args.format,
-        text_field=args.text_field,
-        id_field=args.id_field,
-        title_field=args.title_field,
-        min_plot_chars=args.min_plot_chars,
-        max_plot_tokens=args.max_plot_tokens,
-        max_tokens=_max_tokens(args.max_tokens),
-        near_dup_threshold=args.near_dup_threshold,
-        progress=not args.no_progress,
-        force=args.force,
-    )
     try:
-        manifest = synthesize(config)
-    except SynthesisError as exc:
-        raise CLIError(str(exc)) from None
+        config = SynthesisConfig(
+            corpus=args.corpus,
+            out_dir=args.out,
+            llm=args.llm,
+            plots=args.plots,
+            max_actors=args.max_actors,
+            context_fraction=args.context_fraction,
+            seed=args.seed,
+            cache=not args.no_cache,
+            prompts_dir=args.prompts,
+            batch_size=args.batch_size,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            corpus_format=args.format,
+            text_field=args.text_field,
+            id_field=args.id_field,
+            title_field=args.title_field,
+            min_plot_chars=args.min_plot_chars,
+            max_plot_tokens=args.max_plot_tokens,
+            max_tokens=_max_tokens(args.max_tokens),
+            near_dup_threshold=args.near_dup_threshold,
+            progress=not args.no_progress,
+            force=args.force,
+        )
+        engine = _engine(args)
+        with sigterm_as_interrupt():
+            manifest = synthesize(config, engine=engine)
+    except Terminated:
+        print(
+            f"emopillars synthesize: stopped by SIGTERM; finished work is saved in {args.out}: rerun the same "
+            "command to resume",
+            file=sys.stderr,
+        )
+        return EXIT_SIGTERM
+    except (SynthesisError, ValueError, FileNotFoundError) as exc:
+        raise CLIError(redact_spec(str(exc))) from None
     print_summary(manifest)
     return 0
+
+
+def _engine(args):
+    """The engine the options name (None: the local one); Ray options without ``--engine ray`` are an error."""
+    from emopillars.synth.engines import load_engine
+
+    if args.engine != "ray":
+        if args.ray_address or args.ray_endpoint:
+            raise ValueError("--ray-address and --ray-endpoint need --engine ray")
+        return None
+    return load_engine("ray", address=args.ray_address, endpoints=args.ray_endpoint or ())
 
 
 def print_summary(manifest) -> None:
@@ -100,7 +147,17 @@ def print_summary(manifest) -> None:
     for name, splits in data["dataset"].items():
         print(f"  {name:<6} " + "  ".join(f"{split} {n}" for split, n in splits.items()))
     if data["drops"]:
-        print("drops: " + ", ".join(f"{k} {v}" for k, v in list(data["drops"].items())[:10]))
+        print("drops (the teacher's answer was unusable for the item): " + ", ".join(
+            f"{k} {v}" for k, v in list(data["drops"].items())[:10]
+        ))  # fmt: skip
+    failures = data.get("call_failures") or {}
+    if failures.get("transient") or failures.get("fatal"):
+        print(
+            f"failed LLM calls (retried, never recorded as drops): transient {failures.get('transient', 0)}, "
+            f"fatal {failures.get('fatal', 0)}"
+        )
+    for line in data.get("warnings", []):
+        print(f"WARNING: {line}", file=sys.stderr)
     tokens = data["tokens"]
     print(f"LLM calls {tokens['calls']}, tokens {tokens['prompt']} in / {tokens['completion']} out")
     print(f"dataset: {data['outputs']['dataset']}")

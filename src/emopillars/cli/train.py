@@ -55,6 +55,10 @@ def register(subparsers) -> None:
         default=None,
         help="bf16 autocast (default: on with CUDA support, off on CPU)",
     )
+    p.add_argument("--fp16", action="store_true", help="fp16 autocast with loss scaling (GPUs without bf16)")
+    p.add_argument(
+        "--gradient-checkpointing", action="store_true", help="recompute activations in backward: less memory"
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument(
@@ -98,6 +102,8 @@ def run(args) -> int:
         "head": args.head,
         "num_threads": args.threads,
         "head_lr": args.head_lr,
+        "fp16": args.fp16,
+        "gradient_checkpointing": args.gradient_checkpointing,
     }
     if args.lr is not None:
         options["lr"] = args.lr
@@ -111,6 +117,10 @@ def run(args) -> int:
     if args.context_aware and not train_data.has_context:
         log.warning("--context-aware, but the training data has no contexts: inputs are utterances only")
     result = train(config, train_data, dev_data, progress=not args.no_progress)
+    from emopillars.training.distributed import launcher_world
+
+    if launcher_world()[0] != 0:  # under torchrun: rank 0 alone reports
+        return 0
     summary = {
         "model_dir": result.model_dir,
         "policy": result.policy.kind,

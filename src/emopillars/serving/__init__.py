@@ -1,4 +1,4 @@
-"""Serving trained classifiers: load a model directory and predict."""
+"""Serving trained classifiers: load a model folder (PyTorch or ONNX) and predict, from Python or over HTTP."""
 
 from emopillars.serving.predictor import EmotionClassifier, as_examples
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emopillars.files import atomic_write_json
+from emopillars.synth.errors import DamagedRunError
 from emopillars.taxonomy import EMOTIONS
 
 
@@ -66,20 +67,21 @@ class EmotionBalancer:
 
     def save(self, path: str | Path) -> None:
         """Atomic write: a kill never leaves a half-written state file."""
-        path = Path(path)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(self.to_dict(), handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        atomic_write_json(path, self.to_dict(), indent=1)
 
     @classmethod
     def load_or_new(cls, path: str | Path, seed: int) -> EmotionBalancer:
+        """The saved state, or a new balancer; :class:`DamagedRunError` naming the file when it is unreadable."""
         path = Path(path)
-        if path.exists():
+        if not path.exists():
+            return cls(seed=seed)
+        try:
             balancer = cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-            if balancer.seed != seed:
-                raise ValueError(f"{path} was made with seed {balancer.seed}, not {seed}")
-            return balancer
-        return cls(seed=seed)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DamagedRunError(
+                f"{path} is damaged ({type(exc).__name__}: {exc}); it holds the emotions asked of each actor. "
+                "Delete it and rerun the same command: it is rebuilt identically from the actors checkpoint"
+            ) from None
+        if balancer.seed != seed:
+            raise DamagedRunError(f"{path} was made with seed {balancer.seed}, not {seed}")
+        return balancer

@@ -80,6 +80,18 @@ def read_corpus(
     if not path.exists():
         raise FileNotFoundError(f"corpus not found: {path}")
     fmt = format or detect_format(path)
+    try:
+        plots = _read(path, fmt, text_field=text_field, id_field=id_field, title_field=title_field)
+    except UnicodeDecodeError as exc:  # the readers that decode whole files
+        raise _not_utf8(path, exc) from None
+    except IsADirectoryError:
+        raise CorpusError(f"{path}: a folder, not a {fmt} file (a folder holds .txt stories or WikiPlots)") from None
+    _check_unique_ids(plots, path)
+    return plots
+
+
+def _read(path: Path, fmt: str, **fields) -> list[Plot]:
+    text_field, id_field, title_field = fields["text_field"], fields["id_field"], fields["title_field"]
     if fmt == "jsonl":
         plots = read_jsonl(path, text_field=text_field, id_field=id_field, title_field=title_field)
     elif fmt == "csv":
@@ -90,7 +102,6 @@ def read_corpus(
         plots = read_wikiplots(path)
     else:
         raise CorpusError(f"unknown corpus format {fmt!r}; expected one of {FORMATS}")
-    _check_unique_ids(plots, path)
     return plots
 
 
@@ -113,14 +124,39 @@ def _optional_field(keys: Iterable[str], wanted: str | None, candidates: tuple[s
     return next((c for c in candidates if c in keys), None)
 
 
-def _make_plot(row: dict, index: int, text_key: str, id_key: str | None, title_key: str | None, stem: str) -> Plot:
+def _make_plot(
+    row: dict, index: int, text_key: str, id_key: str | None, title_key: str | None, stem: str, where: str
+) -> Plot:
+    """A plot from one row; :class:`CorpusError` naming ``where`` (file:line) for a malformed field."""
     text = row.get(text_key)
+    if text is None or not isinstance(text, str):
+        raise CorpusError(f"{where}: malformed story: the text field {text_key!r} is {_kind(text)}, expected a string")
     raw_id = row.get(id_key) if id_key else None
+    if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, str | int)):
+        raise CorpusError(f"{where}: malformed id: {id_key!r} is {_kind(raw_id)}, expected a string or an integer")
     title = row.get(title_key) if title_key else None
+    if title is not None and (isinstance(title, bool) or not isinstance(title, str | int | float)):
+        raise CorpusError(f"{where}: malformed title: {title_key!r} is {_kind(title)}, expected a string")
     return Plot(
-        id=str(raw_id) if raw_id not in (None, "") else f"{stem}_{index:06d}",
+        id=str(raw_id).strip() if raw_id not in (None, "") else f"{stem}_{index:06d}",
         title=str(title).strip() if title not in (None, "") else None,
-        text=str(text).strip() if text is not None else "",
+        text=text.strip(),
+    )
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError, line_no: int | None = None) -> CorpusError:
+    where = f"{path}:{line_no}" if line_no else str(path)
+    return CorpusError(
+        f"{where}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); convert the file to "
+        "UTF-8 first, e.g. iconv -f latin1 -t utf-8"
     )
 
 
@@ -130,8 +166,12 @@ def read_jsonl(
     """One JSON object per line. The text field is auto-detected (``text``, ``plot``, ...) unless given."""
     plots: list[Plot] = []
     keys: tuple[str | None, str | None, str] | None = None
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, exc, line_no) from None
             if not line.strip():
                 continue
             try:
@@ -140,8 +180,8 @@ def read_jsonl(
                 raise CorpusError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from None
             if not isinstance(row, dict):
                 raise CorpusError(f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}")
+            where = f"{path}:{line_no}"
             if keys is None:
-                where = f"{path}:{line_no}"
                 keys = (
                     _optional_field(row, id_field, ID_FIELDS),
                     _optional_field(row, title_field, TITLE_FIELDS),
@@ -149,8 +189,8 @@ def read_jsonl(
                 )
             id_key, title_key, text_key = keys
             if text_key not in row:
-                raise CorpusError(f"{path}:{line_no}: missing the text field {text_key!r}")
-            plots.append(_make_plot(row, len(plots), text_key, id_key, title_key, path.stem))
+                raise CorpusError(f"{where}: missing the text field {text_key!r}")
+            plots.append(_make_plot(row, len(plots), text_key, id_key, title_key, path.stem, where))
     return plots
 
 
@@ -160,18 +200,25 @@ def read_csv(
     """A CSV (or TSV) with a header row."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     csv.field_size_limit(2**31 - 1)
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle, delimiter=delimiter)
-        if not reader.fieldnames:
-            return []
-        where = f"{path}:1"
-        text_key = _pick_field(reader.fieldnames, text_field, TEXT_FIELDS, "text", where)
-        id_key = _optional_field(reader.fieldnames, id_field, ID_FIELDS)
-        title_key = _optional_field(reader.fieldnames, title_field, TITLE_FIELDS)
         try:
-            return [_make_plot(row, i, text_key, id_key, title_key, path.stem) for i, row in enumerate(reader)]
+            if not reader.fieldnames:
+                return []
+            where = f"{path}:1"
+            text_key = _pick_field(reader.fieldnames, text_field, TEXT_FIELDS, "text", where)
+            id_key = _optional_field(reader.fieldnames, id_field, ID_FIELDS)
+            title_key = _optional_field(reader.fieldnames, title_field, TITLE_FIELDS)
+            plots = []
+            for i, row in enumerate(reader):
+                if row.get(text_key) is None:  # a short row: fewer fields than the header
+                    raise CorpusError(f"{path}:{reader.line_num}: malformed row: no value for {text_key!r}")
+                plots.append(_make_plot(row, i, text_key, id_key, title_key, path.stem, f"{path}:{reader.line_num}"))
+            return plots
         except csv.Error as exc:
             raise CorpusError(f"{path}:{reader.line_num}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, exc) from None
 
 
 def read_txt(path: Path) -> list[Plot]:
@@ -180,12 +227,15 @@ def read_txt(path: Path) -> list[Plot]:
     if path.is_dir():
         plots = []
         for file in sorted(path.glob("*.txt")):
-            text = file.read_text(encoding="utf-8").strip()
+            try:
+                text = file.read_text(encoding="utf-8-sig").strip()
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(file, exc) from None
             first, _, rest = text.partition("\n")
             title = first.strip() if rest.strip() and len(first) <= 120 and not first.rstrip().endswith(".") else None
             plots.append(Plot(file.stem, title, rest.strip() if title else text))
         return plots
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
     stories = [block.strip() for block in re.split(r"\n\s*\n", text) if block.strip()]
     return [Plot(f"{path.stem}_{i:06d}", None, " ".join(story.split())) for i, story in enumerate(stories)]
 

@@ -1,143 +1,59 @@
 """The whole synthesis run: corpus -> actors -> utterances -> labels -> context -> cleaning -> rewriting -> dataset.
 
-:func:`synthesize` runs the six steps in order through :func:`~emopillars.synth.runner.run_step`,
-applies the filters between them, and writes the dataset, ``schema.json`` and ``manifest.json``.
+:func:`synthesize` checks the pipeline's wiring (:mod:`emopillars.synth.wiring`) before anything else,
+locks the output folder (:mod:`emopillars.synth.rundir`), runs the stages of
+:data:`~emopillars.synth.wiring.PIPELINE` in order through :func:`~emopillars.synth.runner.run_step`,
+applies the filters between them, publishes the dataset and writes ``manifest.json`` last.
 
-Resume: everything a run decides is stored under ``DIR`` -- the config (``config.json``), the plots
-it works on (``steps/plots.jsonl``), each step's finished rows (``steps/<step>.jsonl``) and the
-emotion balancer's plan (``steps/balancer.json``) -- and everything else (filters, context choice,
-splits, manifest counts) is a pure function of those files. So rerunning the same command on the
-same DIR redoes only unfinished rows and ends with the same dataset as an uninterrupted run.
-A different config on an existing DIR is refused unless ``force=True``, which discards the old
-checkpoints (the LLM cache still makes repeated requests free).
+Resume: everything a run decides is stored under ``DIR`` -- the config (``config.json``), the plots it
+works on (``steps/plots.jsonl``), each step's finished rows (``steps/<step>.jsonl``) and the emotion
+balancer's plan (``steps/balancer.json``) -- and everything else (filters, context choice, splits,
+manifest counts) is a pure function of those files. So rerunning the same command on the same DIR
+redoes only unfinished rows and ends with the same dataset as an uninterrupted run. A different config
+on an existing DIR is refused unless ``force=True``, which discards the old checkpoints (the LLM cache
+still makes repeated requests free).
+
+How a run ends: ``complete`` (records written); ``failed`` with the reason in the manifest's ``error``
+(LLM calls that kept failing -- their rows are not recorded and a rerun retries them --, a run that
+produced no record, a full disk, ...); ``interrupted`` (Ctrl-C or SIGTERM). While it runs the manifest
+says ``running``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
+import errno
 import hashlib
 import json
 import logging
 import os
-import shutil
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import emopillars
-from emopillars.data.records import SCHEMA_VERSION, Provenance, SyntheticRecord, write_schema
-from emopillars.llm.types import SamplingParams
+from emopillars.data.records import SCHEMA_VERSION, Provenance, SyntheticRecord
+from emopillars.files import atomic_write_json
+from emopillars.llm.secrets import redact_spec
+from emopillars.llm.types import ErrorKind, SamplingParams
 from emopillars.synth import corpus as corpus_io
+from emopillars.synth import stats as run_stats
 from emopillars.synth.balancer import EmotionBalancer
-from emopillars.synth.dataset import write_dataset
-from emopillars.synth.filters import FilterConfig, emotion_words_in, filter_utterances, rewrite_problem
+from emopillars.synth.checkpoint import wait_for_checkpoints
+from emopillars.synth.config import SynthesisConfig
+from emopillars.synth.dataset import contextual_plots, write_dataset
+from emopillars.synth.errors import LLMCallError, SynthesisError
+from emopillars.synth.filters import FilterConfig, filter_utterances, rewrite_problem
 from emopillars.synth.prompts import SYSTEM, SYSTEM_VERSION, load_prompt
-from emopillars.synth.runner import StepRun, SynthesisError, run_step, wait_for_checkpoints
+from emopillars.synth.rundir import RunDir
+from emopillars.synth.runner import StepRun, StepStats, run_step
+from emopillars.synth.signals import Terminated
 from emopillars.synth.steps import STEP_MODULES, STEP_ORDER, make_step
-from emopillars.taxonomy import LABELS, NEUTRAL, POSITIVE_THRESHOLD
+from emopillars.synth.wiring import PIPELINE, check_wiring
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_TOKENS = {name: module.MAX_TOKENS for name, module in STEP_MODULES.items()}
-# Settings that do not change what a run produces; everything else must match to resume.
-NON_IDENTITY = {"out_dir", "cache", "batch_size", "concurrency", "max_retries", "progress", "force", "parquet"}
-
-
-SAMPLING_KEYS = {"temperature", "top_p", "repetition_penalty"}
-
-
-class ConfigMismatchError(ValueError):
-    """An existing output folder was made with a different configuration."""
-
-
-@dataclass
-class SynthesisConfig:
-    """Everything a synthesis run depends on. Validated on creation; ``to_dict`` / ``from_dict`` round-trip."""
-
-    corpus: str
-    out_dir: str
-    llm: str | None = None
-    plots: int | None = None
-    max_actors: int | None = None
-    context_fraction: float = 1 / 3
-    seed: int = 0
-    cache: bool = True
-    prompts_dir: str | None = None
-    batch_size: int = 64
-    concurrency: int | None = None
-    max_retries: int = 2
-    corpus_format: str | None = None
-    text_field: str | None = None
-    id_field: str | None = None
-    title_field: str | None = None
-    min_plot_chars: int = 200
-    max_plot_tokens: int = 1500
-    chars_per_token: float = 4.0
-    max_tokens: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MAX_TOKENS))
-    n_emotions: int = 8
-    n_neutral: int = 2
-    temperature: float = 0.0
-    repetition_penalty: float = 1.03
-    step_sampling: dict[str, dict[str, float]] = field(default_factory=dict)
-    near_dup_threshold: float = 0.8
-    max_utterance_chars: int = 300
-    parquet: bool = True
-    progress: bool = True
-    force: bool = False
-
-    def __post_init__(self) -> None:
-        self.corpus = str(self.corpus)
-        self.out_dir = str(self.out_dir)
-        if self.prompts_dir is not None:
-            self.prompts_dir = str(self.prompts_dir)
-        self.max_tokens = {**DEFAULT_MAX_TOKENS, **(self.max_tokens or {})}
-        checks = [
-            (self.plots is None or self.plots > 0, "plots", "must be > 0 (or None for all)"),
-            (self.max_actors is None or self.max_actors > 0, "max_actors", "must be > 0 (or None for all)"),
-            (0.0 <= self.context_fraction <= 1.0, "context_fraction", "must be in [0, 1]"),
-            (self.batch_size > 0, "batch_size", "must be > 0"),
-            (self.concurrency is None or self.concurrency > 0, "concurrency", "must be > 0"),
-            (self.max_retries >= 0, "max_retries", "must be >= 0"),
-            (self.min_plot_chars >= 0, "min_plot_chars", "must be >= 0"),
-            (self.max_plot_tokens > 0, "max_plot_tokens", "must be > 0"),
-            (self.chars_per_token > 0, "chars_per_token", "must be > 0"),
-            (0 < self.n_emotions <= 27, "n_emotions", "must be in 1..27"),
-            (self.n_neutral >= 0, "n_neutral", "must be >= 0"),
-            (self.temperature >= 0, "temperature", "must be >= 0"),
-            (0 < self.near_dup_threshold <= 1, "near_dup_threshold", "must be in (0, 1]"),
-            (self.max_utterance_chars > 0, "max_utterance_chars", "must be > 0"),
-            (set(self.max_tokens) <= set(STEP_ORDER), "max_tokens", f"keys must be among {STEP_ORDER}"),
-            (all(int(v) > 0 for v in self.max_tokens.values()), "max_tokens", "values must be > 0"),
-            (set(self.step_sampling) <= set(STEP_ORDER), "step_sampling", f"keys must be among {STEP_ORDER}"),
-            (
-                all(set(v) <= SAMPLING_KEYS for v in self.step_sampling.values()),
-                "step_sampling",
-                f"settings must be among {sorted(SAMPLING_KEYS)}",
-            ),
-        ]
-        for ok, name, message in checks:
-            if not ok:
-                raise ValueError(f"SynthesisConfig.{name} {message} (got {getattr(self, name)!r})")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SynthesisConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def identity(self) -> dict[str, Any]:
-        """The settings that decide what the run produces (compared on resume)."""
-        data = {k: v for k, v in self.to_dict().items() if k not in NON_IDENTITY}
-        data["corpus"] = str(Path(self.corpus).resolve())
-        if self.prompts_dir:
-            data["prompts_dir"] = str(Path(self.prompts_dir).resolve())
-        return data
 
 
 @dataclass
@@ -154,6 +70,10 @@ class Manifest:
     def dataset_counts(self) -> dict[str, dict[str, int]]:
         return self.data.get("dataset", {})
 
+    @property
+    def warnings(self) -> list[str]:
+        return self.data.get("warnings", [])
+
 
 def wants_context(record_id: str, seed: int, fraction: float) -> bool:
     """Whether a record gets a context: a hash of (seed, id) below ``fraction`` -- stable across resumes."""
@@ -161,64 +81,268 @@ def wants_context(record_id: str, seed: int, fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
-class _Paths:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.steps = root / "steps"
-        self.dataset = root / "dataset"
-        self.config = root / "config.json"
-        self.manifest = root / "manifest.json"
-        self.schema = root / "schema.json"
-        self.plots = self.steps / "plots.jsonl"
-        self.balancer = self.steps / "balancer.json"
+class _Run:
+    """State of one :func:`synthesize` call: steps, LLM, what the stages did (for the manifest)."""
 
-    def checkpoint(self, step: str) -> Path:
-        return self.steps / f"{step}.jsonl"
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _check_config(config: SynthesisConfig, paths: _Paths) -> None:
-    """Refuse to mix two configurations in one folder (or wipe the old run when forced)."""
-    if not paths.config.exists():
-        return
-    try:
-        old = json.loads(paths.config.read_text(encoding="utf-8")).get("identity", {})
-    except ValueError:
-        old = {}
-    new = json.loads(json.dumps(config.identity(), default=str))
-    diffs = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    if not diffs:
-        return
-    if not config.force:
-        detail = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diffs[:6])
-        raise ConfigMismatchError(
-            f"{paths.root} holds a run with a different configuration ({detail}); "
-            "use another --out folder, rerun with the same options to resume, or pass --force to start over"
+    def __init__(self, config: SynthesisConfig, llm, rundir: RunDir, plots: list[corpus_io.Plot], engine=None) -> None:
+        self.config = config
+        self.llm = llm
+        self.engine = engine  # None: this process's runner; else an engine from emopillars.synth.engines
+        self.rundir = rundir
+        self.plot_by_id = {p.id: p for p in plots}
+        options = {"utterances": {"n_neutral": config.n_neutral}}
+        self.steps = {
+            name: make_step(
+                module,
+                prompts_dir=config.prompts_dir,
+                max_tokens=config.max_tokens[name],
+                sampling=self.sampling(name),
+                **options.get(name, {}),
+            )
+            for name, module in STEP_MODULES.items()
+        }
+        self.filter_config = FilterConfig(
+            max_chars=config.max_utterance_chars, near_dup_threshold=config.near_dup_threshold, seed=config.seed
         )
-    logger.warning("--force: discarding the previous run in %s (changed: %s)", paths.root, ", ".join(diffs))
-    shutil.rmtree(paths.steps, ignore_errors=True)
-    shutil.rmtree(paths.dataset, ignore_errors=True)
-    for path in (paths.config, paths.manifest, paths.schema):
-        path.unlink(missing_ok=True)
+        self.step_runs: dict[str, StepRun] = {}
+        self.step_stats: dict[str, StepStats] = {}
+        self.step_inputs: dict[str, int] = {}
+        self.filter_drops: dict[str, Counter] = {}
+
+    def sampling(self, name: str) -> SamplingParams:
+        """The run's decoding settings (the paper's: greedy, repetition penalty 1.03), with per-step overrides."""
+        settings = {"temperature": self.config.temperature, "repetition_penalty": self.config.repetition_penalty}
+        settings.update(self.config.step_sampling.get(name, {}))
+        return SamplingParams(seed=self.config.seed, **settings)
+
+    def prompt_versions(self) -> dict[str, str]:
+        versions = {name: step.version for name, step in self.steps.items()}
+        versions[SYSTEM] = load_prompt(SYSTEM, SYSTEM_VERSION, self.config.prompts_dir).version
+        return versions
+
+    # -- the stages ---------------------------------------------------------------------------------
+    def run_stages(self) -> dict[str, list[dict]]:
+        """Every stage of :data:`PIPELINE` in order; returns the tables (see :mod:`emopillars.synth.wiring`)."""
+        tables: dict[str, list[dict]] = {"plots": [p.to_dict() for p in self.plot_by_id.values()]}
+        for stage in PIPELINE:
+            rows = self.select(stage.step, tables[stage.reads])
+            if stage.joins:
+                rows = self.join(rows, stage.joins)
+            outputs = self.keep(stage.step, self.run(stage.step, rows).outputs(), rows)
+            if stage.merge:
+                by_id = {out["id"]: out for out in outputs}
+                tables[stage.step] = [{**row, **by_id[row["id"]]} for row in rows if row["id"] in by_id]
+            else:
+                tables[stage.step] = outputs
+        return tables
+
+    def run(self, name: str, rows: list[dict]) -> StepRun:
+        logger.info("step %s: %d input rows", name, len(rows))
+        stats = self.step_stats[name] = StepStats(name)
+        self.step_inputs[name] = len(rows)
+        result = (self.engine.run_step if self.engine is not None else run_step)(
+            self.steps[name],
+            rows,
+            self.llm,
+            self.rundir.checkpoint(name),
+            batch_size=self.config.batch_size,
+            progress=self.config.progress,
+            stats=stats,
+        )
+        self.step_runs[name] = result
+        return result
+
+    def select(self, step: str, rows: list[dict]) -> list[dict]:
+        """The rows a stage works on: contexts only for a share of the utterances of the plots the contextual
+        sets use (see :mod:`emopillars.synth.dataset`)."""
+        if step != "context":
+            return rows
+        config = self.config
+        plots = contextual_plots({row["plot_id"] for row in rows}, config.seed)
+        return [
+            row
+            for row in rows
+            if row["plot_id"] in plots and wants_context(row["id"], config.seed, config.context_fraction)
+        ]
+
+    def join(self, rows: list[dict], joins: tuple[str, ...]) -> list[dict]:
+        """Add the pipeline's own fields (:data:`emopillars.synth.wiring.JOINS`) to each row."""
+        balancer = (
+            EmotionBalancer.load_or_new(self.rundir.balancer, self.config.seed) if "requested" in joins else None
+        )
+        out = []
+        for row in rows:
+            extra: dict[str, Any] = {}
+            if "plot" in joins:
+                extra["plot"] = self.plot_by_id[row["plot_id"]].text
+            if balancer is not None:
+                extra["requested"] = balancer.assign(row["id"], self.config.n_emotions)
+            out.append({**row, **extra})
+        if balancer is not None:
+            balancer.save(self.rundir.balancer)  # before the step runs: a resumed run asks exactly the same
+        return out
+
+    def keep(self, step: str, outputs: list[dict], rows: list[dict]) -> list[dict]:
+        """The filters between stages: the actor cap, the utterance filters, rewrites that name their labels."""
+        if step == "actors" and self.config.max_actors is not None:
+            kept, per_plot = [], Counter()
+            for actor in outputs:
+                per_plot[actor["plot_id"]] += 1
+                if per_plot[actor["plot_id"]] <= self.config.max_actors:
+                    kept.append(actor)
+            over = len(outputs) - len(kept)
+            self.filter_drops["actors"] = Counter({"over_max_actors": over} if over else {})
+            return kept
+        if step == "utterances":
+            kept, drops = filter_utterances(outputs, self.filter_config)
+            self.filter_drops["utterances"] = drops
+            return kept
+        if step == "rewriting":
+            positives = {row["id"]: row["positive_labels"] for row in rows}
+            kept, drops = [], Counter()
+            for out in outputs:
+                problem = rewrite_problem(out["rewritten_utterance"], positives[out["id"]], self.filter_config)
+                if problem:
+                    drops[problem] += 1
+                else:
+                    kept.append(out)
+            self.filter_drops["rewrites"] = drops
+            return kept
+        return outputs
+
+    def records(self, tables: dict[str, list[dict]]) -> list[SyntheticRecord]:
+        contexts = {row["id"]: row["context"] for row in tables["context"]}
+        cleaned = {row["id"]: row["cleaned_context"] for row in tables["cleaning"]}
+        rewrites = {row["id"]: row["rewritten_utterance"] for row in tables["rewriting"]}
+        provenance = Provenance(model=_model_id(self.llm), prompt_versions=self.prompt_versions())
+        return [
+            SyntheticRecord(
+                record_id=row["id"],
+                plot_id=row["plot_id"],
+                actor_id=row["actor_id"],
+                actor=row["actor"],
+                plot_title=self.plot_by_id[row["plot_id"]].title,
+                requested_emotion=row.get("requested_emotion"),
+                utterance=row["utterance"],
+                rewritten_utterance=rewrites.get(row["id"]),
+                context=contexts.get(row["id"]),
+                cleaned_context=cleaned.get(row["id"]),
+                raw_labels=row["raw_labels"],
+                labels=row["labels"],
+                positive_labels=row["positive_labels"],
+                provenance=provenance,
+            )
+            for row in tables["labels"]
+        ]
 
 
-def _load_plots(config: SynthesisConfig, paths: _Paths, corpus_stats: dict) -> list[corpus_io.Plot]:
+def synthesize(config: SynthesisConfig, llm=None, *, engine=None) -> Manifest:
+    """Run (or resume) the whole pipeline into ``config.out_dir``; returns the manifest (also on disk).
+
+    ``llm``: an object with ``generate(requests) -> responses`` and ``model_id``; by default
+    ``emopillars.llm.load_llm(config.llm, cache=config.cache, concurrency=config.concurrency)``.
+    ``engine``: where each step's LLM calls run -- ``None`` for this process (the runner), or an engine of
+    :mod:`emopillars.synth.engines` (e.g. Ray Data), which opens its own LLM handle when ``llm`` is None and
+    writes the same checkpoints, so a step interrupted on one engine resumes on the other.
+    Raises :class:`~emopillars.synth.errors.SynthesisError` (or a subclass) with a message saying what to do
+    when the run cannot finish, ``KeyboardInterrupt`` when interrupted; the manifest records either.
+    """
+    check_wiring(PIPELINE, STEP_MODULES)
+    rundir = RunDir(config.out_dir)
+    rundir.create()
+    try:
+        with rundir.locked():
+            return _synthesize(config, llm, rundir, engine)
+    except OSError as exc:
+        raise _os_error(exc, rundir) from None
+
+
+def _os_error(exc: OSError, rundir: RunDir) -> BaseException:
+    """A file-system error as one clear message (a full disk says so, and how to resume)."""
+    if exc.errno is None:  # e.g. FileNotFoundError("corpus not found: ...") already says it all
+        return exc
+    where = f" writing {exc.filename}" if exc.filename else f" under {rundir.root}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return SynthesisError(
+            f"the disk is full ({exc.strerror}){where}; finished rows are saved: free some space and rerun the same "
+            "command to resume"
+        )
+    return SynthesisError(f"cannot read or write files{where}: {exc.strerror}")
+
+
+def _synthesize(config: SynthesisConfig, llm, rundir: RunDir, engine=None) -> Manifest:
+    started = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    rundir.check_config(config)
+    rundir.clean_leftovers()
+    rundir.steps.mkdir(parents=True, exist_ok=True)
+    previous = rundir.previous_manifest()
+    corpus_stats: dict[str, Any] = {"path": config.corpus}
+    plots = _load_plots(config, rundir, corpus_stats)
+    rundir.save_config(config)
+    rundir.write_manifest(
+        {**previous, "status": "running", "updated": started_at, "pid": os.getpid(), "config": config.to_dict()}
+    )
+    own_llm = llm is None
+    if own_llm:
+        llm = engine.open_llm(config) if engine is not None else _open_llm(config)
+    run = _Run(config, llm, rundir, plots, engine)
+    end = _End(run, previous, plots, corpus_stats, started, started_at)
+    try:
+        tables = run.run_stages()
+        end.records = run.records(tables)
+        end.dataset = rundir.publish_dataset(
+            lambda folder: write_dataset(end.records, folder, config.seed, parquet=config.parquet)
+        )
+        atomic_write_json(rundir.schema, SyntheticRecord.json_schema())
+    except BaseException as exc:
+        end.failed(exc)
+        end.write(quiet=True)
+        if own_llm:
+            _close(llm)
+        raise
+    if not end.records:
+        end.status = "failed"
+        drops = run_stats.top_drops(end.drops())
+        end.error = {
+            "kind": "empty",
+            "message": f"the run produced no records; top drop reasons: {drops}",
+        }
+    manifest = end.write(quiet=False)
+    if own_llm:
+        _close(llm)
+    if not end.records:
+        raise SynthesisError(
+            f"the run produced no records; top drop reasons: {run_stats.top_drops(end.drops())} (see 'steps' and "
+            f"'filters' in {rundir.manifest}). The teacher's answers are saved, so a rerun with the same options "
+            "gives the same result: check the teacher (--llm), the prompts (--prompts) or --max-tokens"
+        )
+    for line in manifest.warnings:
+        logger.warning("%s", line)
+    logger.info(
+        "synthesis %s: %s", manifest["status"], ", ".join(f"{k} {sum(v.values())}" for k, v in end.dataset.items())
+    )
+    return manifest
+
+
+def _close(llm) -> None:
+    if hasattr(llm, "close"):
+        try:
+            llm.close()
+        except Exception as exc:  # closing must not hide the run's own outcome
+            logger.debug("closing the LLM failed: %s", exc)
+
+
+def _model_id(llm) -> str:
+    return redact_spec(str(getattr(llm, "model_id", "unknown")))
+
+
+def _load_plots(config: SynthesisConfig, rundir: RunDir, corpus_stats: dict) -> list[corpus_io.Plot]:
     """The run's plots: the stored snapshot when resuming, else read, filter, sample and fit the corpus."""
-    if paths.plots.exists():
-        with open(paths.plots, encoding="utf-8") as handle:
-            plots = [corpus_io.Plot.from_dict(json.loads(line)) for line in handle if line.strip()]
+    plots = rundir.load_plots()
+    if plots:
         corpus_stats.update(plots_used=len(plots), resumed=True)
-        if plots:
-            return plots
+        return plots
     all_plots = corpus_io.read_corpus(
         config.corpus,
         format=config.corpus_format,
@@ -242,280 +366,151 @@ def _load_plots(config: SynthesisConfig, paths: _Paths, corpus_stats: dict) -> l
         chars_per_token=config.chars_per_token,
     )
     corpus_stats.update(plots_in_corpus=len(all_plots), plots_long_enough=len(long_enough), plots_used=len(plots))
-    tmp = paths.plots.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in plots)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, paths.plots)
+    rundir.save_plots(plots)
     return plots
-
-
-class _Run:
-    """State of one :func:`synthesize` call: steps, LLM, the manifest being filled."""
-
-    def __init__(self, config: SynthesisConfig, llm, paths: _Paths) -> None:
-        self.config = config
-        self.llm = llm
-        self.paths = paths
-        options = {"utterances": {"n_neutral": config.n_neutral}}
-        self.steps = {
-            name: make_step(
-                module,
-                prompts_dir=config.prompts_dir,
-                max_tokens=config.max_tokens[name],
-                sampling=self.sampling(name),
-                **options.get(name, {}),
-            )
-            for name, module in STEP_MODULES.items()
-        }
-        self.step_runs: dict[str, StepRun] = {}
-        self.step_inputs: dict[str, int] = {}
-        self.filter_drops: dict[str, Counter] = {}
-
-    def sampling(self, name: str) -> SamplingParams:
-        """The run's decoding settings (the paper's: greedy, repetition penalty 1.03), with per-step overrides."""
-        settings = {"temperature": self.config.temperature, "repetition_penalty": self.config.repetition_penalty}
-        settings.update(self.config.step_sampling.get(name, {}))
-        return SamplingParams(seed=self.config.seed, **settings)
-
-    def run(self, name: str, rows: list[dict]) -> StepRun:
-        logger.info("step %s: %d input rows", name, len(rows))
-        result = run_step(
-            self.steps[name],
-            rows,
-            self.llm,
-            self.paths.checkpoint(name),
-            batch_size=self.config.batch_size,
-            progress=self.config.progress,
-        )
-        self.step_runs[name] = result
-        self.step_inputs[name] = len(rows)
-        return result
-
-    def prompt_versions(self) -> dict[str, str]:
-        versions = {name: step.version for name, step in self.steps.items()}
-        versions[SYSTEM] = load_prompt(SYSTEM, SYSTEM_VERSION, self.config.prompts_dir).version
-        return versions
-
-
-def synthesize(config: SynthesisConfig, llm=None) -> Manifest:
-    """Run (or resume) the whole pipeline into ``config.out_dir``; returns the manifest (also on disk).
-
-    ``llm``: an object with ``generate(requests) -> responses`` and ``model_id``; by default
-    ``emopillars.llm.load_llm(config.llm, cache=config.cache, concurrency=config.concurrency)``.
-    """
-    started = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    paths = _Paths(Path(config.out_dir))
-    paths.root.mkdir(parents=True, exist_ok=True)
-    _check_config(config, paths)
-    paths.steps.mkdir(parents=True, exist_ok=True)
-    corpus_stats: dict[str, Any] = {"path": config.corpus}
-    plots = _load_plots(config, paths, corpus_stats)
-    _write_json(paths.config, {"identity": config.identity(), "config": config.to_dict()})
-    own_llm = llm is None
-    if own_llm:
-        llm = _open_llm(config)
-    run = _Run(config, llm, paths)
-    status = "failed"
-    records: list[SyntheticRecord] = []
-    dataset_counts: dict = {}
-    try:
-        records = _run_steps(run, plots)
-        dataset_counts = write_dataset(records, paths.dataset, config.seed, parquet=config.parquet)
-        write_schema(paths.schema)
-        status = "complete"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        wait_for_checkpoints()  # the steps' last fsyncs ran in the background; the manifest comes after them
-        manifest = _write_manifest(run, plots, corpus_stats, records, dataset_counts, status, started, started_at)
-        if own_llm and hasattr(llm, "close"):
-            llm.close()
-    logger.info("synthesis %s: %s", status, ", ".join(f"{k} {sum(v.values())}" for k, v in dataset_counts.items()))
-    return manifest
 
 
 def _open_llm(config: SynthesisConfig):
     """The teacher named by the config, checked before any work so a dead server fails fast and clearly."""
     from emopillars.llm import BackendError, load_llm
 
+    name = redact_spec(config.llm) or "(default)"
+    options: dict[str, Any] = {"timeout": config.timeout} if config.timeout is not None else {}
     try:
-        llm = load_llm(config.llm, cache=config.cache, concurrency=config.concurrency, max_retries=config.max_retries)
+        llm = load_llm(
+            config.llm, cache=config.cache, concurrency=config.concurrency, max_retries=config.max_retries, **options
+        )
     except BackendError as exc:
-        raise SynthesisError(f"cannot start the LLM {config.llm or '(default)'}: {exc}") from None
+        raise SynthesisError(f"cannot start the LLM {name}: {redact_spec(str(exc))}") from None
+    except TypeError as exc:
+        if options:
+            raise SynthesisError(f"--timeout does not apply to the LLM {name} ({exc})") from None
+        raise
     try:
         llm.check()
     except BackendError as exc:
         llm.close()
-        raise SynthesisError(f"the LLM {config.llm or '(default)'} is not available: {exc}") from None
+        raise SynthesisError(f"the LLM {name} is not available: {redact_spec(str(exc))}") from None
     return llm
 
 
-def _run_steps(run: _Run, plots: list[corpus_io.Plot]) -> list[SyntheticRecord]:
-    config, paths = run.config, run.paths
-    plot_by_id = {p.id: p for p in plots}
+class _End:
+    """How the run ended and the manifest that says so."""
 
-    actors = run.run("actors", [p.to_dict() for p in plots]).outputs()
-    actor_rows, over_cap = [], 0
-    per_plot: Counter[str] = Counter()
-    for actor in actors:
-        per_plot[actor["plot_id"]] += 1
-        if config.max_actors is not None and per_plot[actor["plot_id"]] > config.max_actors:
-            over_cap += 1
-            continue
-        actor_rows.append(actor)
-    run.filter_drops["actors"] = Counter({"over_max_actors": over_cap} if over_cap else {})
+    def __init__(self, run: _Run, previous: dict, plots: list, corpus_stats: dict, started: float, started_at: str):
+        self.run, self.previous, self.plots, self.corpus_stats = run, previous, plots, corpus_stats
+        self.started, self.started_at = started, started_at
+        self.status = "complete"
+        self.error: dict[str, Any] | None = None
+        self.records: list[SyntheticRecord] = []
+        self.dataset: dict[str, dict[str, int]] = {}
 
-    balancer = EmotionBalancer.load_or_new(paths.balancer, config.seed)
-    utterance_inputs = [
-        {
-            **actor,
-            "plot": plot_by_id[actor["plot_id"]].text,
-            "requested": balancer.assign(actor["id"], config.n_emotions),
+    def failed(self, exc: BaseException) -> None:
+        if isinstance(exc, KeyboardInterrupt):
+            self.status = "interrupted"
+            self.error = {"kind": "interrupted", "signal": "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"}
+            return
+        self.status = "failed"
+        kind = exc.kind if isinstance(exc, LLMCallError) else "error"
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            kind = "disk_full"
+        self.error = {"kind": kind, "message": redact_spec(str(exc) or type(exc).__name__)}
+
+    def steps(self) -> dict[str, dict]:
+        run, out = self.run, {}
+        for name in STEP_ORDER:
+            common = {
+                "prompt_version": run.steps[name].version,
+                "max_tokens": run.config.max_tokens[name],
+                "inputs": run.step_inputs.get(name, 0),
+            }
+            if name in run.step_runs:
+                result = run.step_runs[name]
+                out[name] = run_stats.step_summary(result.entries, result.stats, **common)
+            elif name in run.step_stats:
+                out[name] = run_stats.stopped_step_summary(run.step_stats[name], **common)
+        return out
+
+    def drops(self) -> Counter:
+        return run_stats.drop_totals(self.steps(), self.run.filter_drops)
+
+    def write(self, quiet: bool) -> Manifest:
+        """Wait for the checkpoints' last fsyncs, then write the manifest. ``quiet``: the run is already failing
+        with its own error, so a failure here is logged instead of raised."""
+        try:
+            wait_for_checkpoints()
+            data = self.data()
+            self.run.rundir.write_manifest(data)
+        except Exception as exc:
+            if not quiet:
+                raise
+            logger.error("could not write %s: %s", self.run.rundir.manifest, exc)
+            data = {}
+        return Manifest(data, self.run.rundir.manifest)
+
+    def data(self) -> dict[str, Any]:
+        run, rundir = self.run, self.run.rundir
+        wall = time.perf_counter() - self.started
+        history = self.previous.get("runs", [])
+        runs = [*(history if isinstance(history, list) else []), self.run_entry(wall)]
+        steps = self.steps()
+        filters = {name: dict(counter.most_common()) for name, counter in run.filter_drops.items()}
+        failures = Counter()
+        for summary in steps.values():
+            failures.update(summary.get("call_failures", {}))
+        metrics = getattr(run.llm, "metrics", None)
+        return {
+            "status": self.status,
+            "error": self.error,
+            "emopillars_version": emopillars.__version__,
+            "schema_version": SCHEMA_VERSION,
+            "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+            "model": _model_id(run.llm),
+            "prompt_versions": run.prompt_versions(),
+            "config": run.config.to_dict(),
+            "corpus": self.corpus_stats,
+            "plots": len(self.plots),
+            "steps": steps,
+            "filters": filters,
+            "drops": dict(run_stats.drop_totals(steps, run.filter_drops).most_common()),
+            "call_failures": {
+                ErrorKind.TRANSIENT: failures[ErrorKind.TRANSIENT],
+                ErrorKind.FATAL: failures[ErrorKind.FATAL],
+                "rows_without_answer": sum(s.get("rows_without_answer", 0) for s in steps.values()),
+                "note": "calls that failed (server, network, key, model) are never recorded as drops: their rows "
+                "are retried in the next pass and by the next run",
+            },
+            "warnings": run_stats.dominant_drop_warnings(steps, filters),
+            "labels": run_stats.label_stats(self.records, self._unmapped()),
+            "quality": run_stats.quality_stats(self.records),
+            "dataset": self.dataset,
+            "records": len(self.records),
+            "tokens": {
+                "calls": sum(s.get("calls", 0) for s in steps.values()),
+                "prompt": sum(s.get("prompt_tokens", 0) for s in steps.values()),
+                "completion": sum(s.get("completion_tokens", 0) for s in steps.values()),
+            },
+            "llm_metrics": _jsonable(metrics) if metrics is not None else None,
+            "wall_time_s": round(wall, 2),
+            "wall_time_total_s": round(sum(float(r.get("wall_s", 0)) for r in runs if isinstance(r, dict)), 2),
+            "runs": runs,
+            "outputs": {
+                "dataset": str(rundir.dataset),
+                "schema": str(rundir.schema),
+                "checkpoints": str(rundir.steps),
+            },
         }
-        for actor in actor_rows
-    ]
-    balancer.save(paths.balancer)
-    utterances = run.run("utterances", utterance_inputs).outputs()
-    filter_config = FilterConfig(
-        max_chars=config.max_utterance_chars, near_dup_threshold=config.near_dup_threshold, seed=config.seed
-    )
-    utterances, drops = filter_utterances(utterances, filter_config)
-    run.filter_drops["utterances"] = drops
 
-    labels = {out["id"]: out for out in run.run("labels", utterances).outputs()}
-    labelled = [{**u, **labels[u["id"]]} for u in utterances if u["id"] in labels]
+    def run_entry(self, wall: float) -> dict[str, Any]:
+        entry = {"started": self.started_at, "wall_s": round(wall, 2), "status": self.status}
+        entry["engine"] = getattr(self.run.engine, "name", "local")
+        if self.error:
+            entry["error"] = self.error.get("kind")
+        return entry
 
-    context_inputs = [
-        {**row, "plot": plot_by_id[row["plot_id"]].text}
-        for row in labelled
-        if wants_context(row["id"], config.seed, config.context_fraction)
-    ]
-    contexts = {out["id"]: out["context"] for out in run.run("context", context_inputs).outputs()}
-    cleaning_inputs = [{**row, "context": contexts[row["id"]]} for row in context_inputs if row["id"] in contexts]
-    cleaned = {out["id"]: out["cleaned_context"] for out in run.run("cleaning", cleaning_inputs).outputs()}
-    rewriting_inputs = [
-        {**row, "cleaned_context": cleaned[row["id"]]} for row in cleaning_inputs if row["id"] in cleaned
-    ]
-    rewrites: dict[str, str] = {}
-    rewrite_drops: Counter[str] = Counter()
-    for out in run.run("rewriting", rewriting_inputs).outputs():
-        rewrites[out["id"]] = out["rewritten_utterance"]
-    positives = {row["id"]: row["positive_labels"] for row in rewriting_inputs}
-    for record_id in list(rewrites):
-        problem = rewrite_problem(rewrites[record_id], positives[record_id], filter_config)
-        if problem:
-            rewrite_drops[problem] += 1
-            del rewrites[record_id]
-    run.filter_drops["rewrites"] = rewrite_drops
-
-    provenance = Provenance(model=str(getattr(run.llm, "model_id", "unknown")), prompt_versions=run.prompt_versions())
-    return [
-        SyntheticRecord(
-            record_id=row["id"],
-            plot_id=row["plot_id"],
-            actor_id=row["actor_id"],
-            actor=row["actor"],
-            plot_title=plot_by_id[row["plot_id"]].title,
-            requested_emotion=row.get("requested_emotion"),
-            utterance=row["utterance"],
-            rewritten_utterance=rewrites.get(row["id"]),
-            context=contexts.get(row["id"]),
-            cleaned_context=cleaned.get(row["id"]),
-            raw_labels=row["raw_labels"],
-            labels=row["labels"],
-            positive_labels=row["positive_labels"],
-            provenance=provenance,
-        )
-        for row in labelled
-    ]
-
-
-def _step_summary(run: _Run, name: str) -> dict[str, Any]:
-    result = run.step_runs[name]
-    drops: Counter[str] = Counter()
-    item_drops: Counter[str] = Counter()
-    tokens = Counter()
-    for entry in result.entries:
-        if entry.drop:
-            drops[entry.drop] += 1
-        item_drops.update(entry.item_drops)
-        tokens["prompt_tokens"] += int(entry.usage.get("prompt_tokens") or 0)
-        tokens["completion_tokens"] += int(entry.usage.get("completion_tokens") or 0)
-        tokens["cached"] += bool(entry.usage.get("cached"))
-    stats = result.stats
-    return {
-        "prompt_version": run.steps[name].version,
-        "max_tokens": run.config.max_tokens[name],
-        "inputs": run.step_inputs[name],
-        "outputs": sum(len(e.outputs) for e in result.entries),
-        "dropped": sum(drops.values()),
-        "drops": dict(drops.most_common()),
-        "item_drops": dict(item_drops.most_common()),
-        "calls": len(result.entries),
-        "prompt_tokens": tokens["prompt_tokens"],
-        "completion_tokens": tokens["completion_tokens"],
-        "cached_answers": tokens["cached"],
-        "resumed_rows": stats.resumed,
-        "done_now": stats.done_now,
-        "wall_s": round(stats.wall_s, 3),
-        "llm_s": round(stats.llm_s, 3),
-    }
-
-
-def _label_stats(run: _Run, records: list[SyntheticRecord]) -> dict[str, Any]:
-    unmapped: Counter[str] = Counter()
-    if "labels" in run.step_runs:
-        for entry in run.step_runs["labels"].entries:
-            unmapped.update(entry.notes.get("unmapped", []))
-    per_label = Counter(label for r in records for label in r.positive_labels)
-    n = len(records)
-    return {
-        "positive_threshold": POSITIVE_THRESHOLD,
-        "examples": n,
-        "labels_per_example_mean": round(sum(len(r.positive_labels) for r in records) / n, 3) if n else 0.0,
-        "per_label": {label: per_label.get(label, 0) for label in LABELS},
-        "neutral_share_of_labels": round(per_label[NEUTRAL] / max(sum(per_label.values()), 1), 4),
-        "examples_with_neutral": sum(NEUTRAL in r.positive_labels for r in records),
-        "unmapped_total": sum(unmapped.values()),
-        "unmapped_top": unmapped.most_common(20),
-    }
-
-
-def _similarity(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, a.lower().split(), b.lower().split()).ratio()
-
-
-def _quality_stats(records: list[SyntheticRecord]) -> dict[str, Any]:
-    with_context = [r for r in records if r.context]
-    cleaned = [r for r in with_context if r.cleaned_context]
-    rewritten = [r for r in records if r.rewritten_utterance]
-
-    def mean(values: list[float]) -> float | None:
-        return round(sum(values) / len(values), 4) if values else None
-
-    return {
-        "contexts": len(with_context),
-        "contexts_naming_own_labels": sum(bool(emotion_words_in(r.context, r.positive_labels)) for r in with_context),
-        "contexts_naming_any_emotion": sum(bool(emotion_words_in(r.context)) for r in with_context),
-        "cleaned_contexts": len(cleaned),
-        "cleaned_naming_own_labels": sum(
-            bool(emotion_words_in(r.cleaned_context, r.positive_labels)) for r in cleaned
-        ),
-        "cleaned_naming_any_emotion": sum(bool(emotion_words_in(r.cleaned_context)) for r in cleaned),
-        "raw_vs_cleaned_similarity_mean": mean([_similarity(r.context, r.cleaned_context) for r in cleaned]),
-        "rewritten": len(rewritten),
-        "orig_vs_rewritten_similarity_mean": mean(
-            [_similarity(r.utterance, r.rewritten_utterance) for r in rewritten]
-        ),
-        "requested_emotion_is_primary": sum(
-            bool(r.requested_emotion) and bool(r.labels) and next(iter(r.labels)) == r.requested_emotion
-            for r in records
-        ),
-    }
+    def _unmapped(self) -> Counter:
+        labels = self.run.step_runs.get("labels")
+        return run_stats.unmapped_labels(labels.entries) if labels else Counter()
 
 
 def _jsonable(value: Any) -> Any:
@@ -526,56 +521,3 @@ def _jsonable(value: Any) -> Any:
         return value
     except TypeError:
         return str(value)
-
-
-def _write_manifest(run, plots, corpus_stats, records, dataset_counts, status, started, started_at) -> Manifest:
-    paths = run.paths
-    wall = time.perf_counter() - started
-    previous_runs: list = []
-    if paths.manifest.exists():
-        try:
-            previous_runs = json.loads(paths.manifest.read_text(encoding="utf-8")).get("runs", [])
-        except ValueError:
-            previous_runs = []
-    runs = [*previous_runs, {"started": started_at, "wall_s": round(wall, 2), "status": status}]
-    steps = {name: _step_summary(run, name) for name in STEP_ORDER if name in run.step_runs}
-    drops: Counter[str] = Counter()
-    for name, summary in steps.items():
-        drops.update({f"{name}.{reason}": n for reason, n in summary["drops"].items()})
-    for name, counter in run.filter_drops.items():
-        drops.update({f"filter.{name}.{reason}": n for reason, n in counter.items()})
-    metrics = getattr(run.llm, "metrics", None)
-    data = {
-        "status": status,
-        "emopillars_version": emopillars.__version__,
-        "schema_version": SCHEMA_VERSION,
-        "updated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": str(getattr(run.llm, "model_id", "unknown")),
-        "prompt_versions": run.prompt_versions(),
-        "config": run.config.to_dict(),
-        "corpus": corpus_stats,
-        "plots": len(plots),
-        "steps": steps,
-        "filters": {name: dict(counter.most_common()) for name, counter in run.filter_drops.items()},
-        "drops": dict(drops.most_common()),
-        "labels": _label_stats(run, records),
-        "quality": _quality_stats(records),
-        "dataset": dataset_counts,
-        "records": len(records),
-        "tokens": {
-            "calls": sum(s["calls"] for s in steps.values()),
-            "prompt": sum(s["prompt_tokens"] for s in steps.values()),
-            "completion": sum(s["completion_tokens"] for s in steps.values()),
-        },
-        "llm_metrics": _jsonable(metrics) if metrics is not None else None,
-        "wall_time_s": round(wall, 2),
-        "wall_time_total_s": round(sum(r["wall_s"] for r in runs), 2),
-        "runs": runs,
-        "outputs": {
-            "dataset": str(paths.dataset),
-            "schema": str(paths.schema),
-            "checkpoints": str(paths.steps),
-        },
-    }
-    _write_json(paths.manifest, data)
-    return Manifest(data, paths.manifest)

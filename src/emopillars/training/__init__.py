@@ -1,6 +1,7 @@
-"""Training emotion classifiers: configuration, input encoding, loss, the training loop and calibration.
+"""Training emotion classifiers: configuration, loss, the training loop, calibration and model cards.
 
-``EmotionClassifier`` (prediction) lives in :mod:`emopillars.serving.predictor` and is re-exported here.
+Prediction is not here: :class:`emopillars.serving.EmotionClassifier` loads what training writes. Both build on
+the inference core, :mod:`emopillars.inference` (model-folder checks, input encoding, the scoring loop).
 """
 
 from __future__ import annotations
@@ -12,19 +13,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from emopillars.training.config import TrainConfig  # noqa: E402
+from emopillars.training.evaluate import evaluate_model  # noqa: E402
 from emopillars.training.trainer import TrainResult, train  # noqa: E402
 
-__all__ = ["EmotionClassifier", "TrainConfig", "TrainResult", "evaluate_model", "train"]
-
-
-def __getattr__(name: str):
-    # Lazy, so that emopillars.serving can import emopillars.training.* without an import cycle.
-    if name == "EmotionClassifier":
-        from emopillars.serving.predictor import EmotionClassifier
-
-        return EmotionClassifier
-    if name == "evaluate_model":
-        from emopillars.training.evaluate import evaluate_model
-
-        return evaluate_model
-    raise AttributeError(f"module 'emopillars.training' has no attribute {name!r}")
+__all__ = ["TrainConfig", "TrainResult", "evaluate_model", "train"]

@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from emopillars.inference.precision import parse_bf16
+
 CONFIG_FILE = "training_config.json"
 POLICIES = ("auto", "global", "per_class", "argmax")
 HEADS = ("keep", "new")
@@ -32,7 +34,8 @@ class TrainConfig:
     ``pooling``: ``mean`` appends a frozen mean-pooling layer that the stock head reads (see ``pooling.py``;
     the model still loads with AutoModelForSequenceClassification), ``cls`` keeps the stock first-token pooler.
     ``pooler_init``: ``keep`` the encoder's pooler, or ``reinit`` / ``identity`` it before fine-tuning.
-    ``bf16``: ``None`` = automatic (on when CUDA supports it, off on CPU), ``True``/``False`` forces it.
+    ``bf16``: ``"auto"`` (or ``None``) = on only where the hardware has native bf16 (CUDA bf16, a CPU with
+    AVX512-BF16 or AMX; see :mod:`emopillars.inference.precision`), ``True``/``False`` forces it.
     ``threshold_policy``: ``auto`` picks global or per-class thresholds by cross-fitted dev macro-F1.
     ``layer_lr_decay``: layer-wise learning-rate decay; encoder layer ``i`` (0-based) of ``L`` trains at
     ``lr * decay**(L - 1 - i)`` (the top layer at ``lr``), the embeddings at ``lr * decay**L`` (1.0 = off).
@@ -40,6 +43,9 @@ class TrainConfig:
     the saved model is always the best epoch's.
     ``loss``: ``bce`` (one sigmoid per label, multi-label) or ``softmax`` (cross-entropy over ``loss_labels``,
     all labels when unset: for single-label tasks; the other columns get no gradient).
+    ``fp16``: fp16 autocast with loss scaling (GPUs without bf16); excludes ``bf16=True``.
+    ``gradient_checkpointing``: recompute activations in the backward pass (less memory, ~30% more time), so
+    roberta-large fits at the paper's batch sizes; with ``grad_accum`` the batch is ``batch_size * grad_accum``.
     """
 
     model: str = "minilm"
@@ -59,7 +65,9 @@ class TrainConfig:
     limit: int | None = None
     dev_limit: int | None = None
     seed: int = 42
-    bf16: bool | None = None
+    bf16: bool | str | None = "auto"
+    fp16: bool = False
+    gradient_checkpointing: bool = False
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
@@ -77,6 +85,12 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        try:
+            self.bf16 = parse_bf16(self.bf16)
+        except ValueError as exc:
+            raise ValueError(f"TrainConfig.{exc}") from None
+        if self.fp16 and self.bf16 is True:
+            raise ValueError("TrainConfig: choose bf16 or fp16, not both")
         if self.max_length is None:
             self.max_length = 256 if self.context_aware else 128
         positive_ints = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accum": self.grad_accum}

@@ -75,6 +75,8 @@ def evaluate_model(
             "model": classifier.model_dir,
             "data": data.source,
             "context_aware": classifier.context_aware,
+            "backend": getattr(classifier, "backend", "torch"),
+            "precision": classifier.precision.describe() if hasattr(classifier, "precision") else None,
             "skipped_rows": data.skipped,
             "inference_examples_per_s": round(len(data) / max(seconds, 1e-9), 1),
         }

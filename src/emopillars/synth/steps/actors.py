@@ -19,6 +19,8 @@ from emopillars.synth.steps.base import Parsed, clean_text, requests_for, respon
 NAME = "actors"
 PROMPT_VERSION = "actors-v1"
 MAX_TOKENS = 300
+INPUTS = ("id", "title", "text")  # fields of an input row this step reads
+OUTPUTS = ("id", "plot_id", "actor")  # fields of each output row
 MAX_CHARACTERS = 15
 
 SCHEMA = {

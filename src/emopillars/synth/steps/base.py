@@ -1,6 +1,8 @@
 """What every synthesis step shares: the parse result, the step handle the runner drives, JSON helpers.
 
-A step module defines ``NAME``, ``PROMPT_VERSION``, ``MAX_TOKENS``, ``SCHEMA``,
+A step module defines ``NAME``, ``PROMPT_VERSION``, ``MAX_TOKENS``, ``SCHEMA``, ``INPUTS`` (the fields of
+an input row it reads) and ``OUTPUTS`` (the fields of each row it produces; the pipeline checks before a
+run that every input is produced upstream, see :mod:`emopillars.synth.wiring`),
 ``build_requests(rows, *, prompt, system, params) -> list[ChatRequest]`` (one request per input row,
 same order) and ``parse(response, row) -> Parsed``. :class:`Step` binds a module to its prompt and
 sampling settings so that the runner can drive any step the same way.
@@ -44,8 +46,11 @@ class Parsed:
 def response_object(response: ChatResponse) -> tuple[dict | None, str | None]:
     """(JSON object, None) from a response, or (None, drop reason).
 
-    The LLM layer parses (and repairs) structured answers into ``response.parsed``; when a backend
-    did not, the text is parsed here with the same repair logic, so a step never sees raw text.
+    The runner hands a step only responses whose call went through (failed calls are retried, never
+    parsed), so an error here is the answer's: ``no_answer`` when the LLM gave no text for this item,
+    ``invalid_json`` when the text is not a usable JSON object. The LLM layer parses (and repairs)
+    structured answers into ``response.parsed``; when a backend did not, the text is parsed here with the
+    same repair logic, so a step never sees raw text.
     """
     value = response.parsed
     if value is None and response.text:
@@ -54,7 +59,7 @@ def response_object(response: ChatResponse) -> tuple[dict | None, str | None]:
         value = parse_json(response.text).value
     if value is None:
         if response.error:
-            return None, "llm_error" if not response.text else "invalid_json"
+            return None, "no_answer" if not response.text else "invalid_json"
         return None, "invalid_json"
     if not isinstance(value, dict):
         return None, "invalid_json"
@@ -94,6 +99,14 @@ class Step:
     @property
     def version(self) -> str:
         return self.prompt.version
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(self.module.INPUTS)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(self.module.OUTPUTS)
 
     def build_requests(self, rows: list[dict]) -> list[ChatRequest]:
         return self.module.build_requests(

@@ -18,6 +18,8 @@ from emopillars.synth.steps.context import MAX_CONTEXT_CHARS, emotion_phrase
 NAME = "cleaning"
 PROMPT_VERSION = "cleaning-v1"
 MAX_TOKENS = 300
+INPUTS = ("id", "actor", "context", "positive_labels")  # fields of an input row this step reads
+OUTPUTS = ("id", "cleaned_context")  # fields of each output row
 MIN_KEPT_FRACTION = 0.25
 
 SCHEMA = {

@@ -22,6 +22,8 @@ from emopillars.synth.steps.base import Parsed, clean_text, requests_for, respon
 NAME = "context"
 PROMPT_VERSION = "context-v1"
 MAX_TOKENS = 300
+INPUTS = ("id", "plot", "actor", "utterance", "positive_labels")  # fields of an input row this step reads
+OUTPUTS = ("id", "context")  # fields of each output row
 MAX_CONTEXT_CHARS = 1200
 MIN_CONTEXT_CHARS = 20
 COPY_SIMILARITY = 0.9

@@ -25,6 +25,8 @@ from emopillars.taxonomy import LABELS, POSITIVE_THRESHOLD, definitions_block
 NAME = "labels"
 PROMPT_VERSION = "labels-v1"
 MAX_TOKENS = 100
+INPUTS = ("id", "utterance")  # fields of an input row this step reads
+OUTPUTS = ("id", "raw_labels", "labels", "positive_labels")  # fields of each output row
 MAX_LABELS = 5
 
 DEFINITIONS = definitions_block()  # rendered once: the same 28 lines open every prompt of the step

@@ -20,6 +20,8 @@ from emopillars.synth.steps.utterances import MAX_UTTERANCE_CHARS
 NAME = "rewriting"
 PROMPT_VERSION = "rewriting-v1"
 MAX_TOKENS = 300
+INPUTS = ("id", "actor", "utterance", "cleaned_context", "positive_labels")  # fields of an input row this step reads
+OUTPUTS = ("id", "rewritten_utterance")  # fields of each output row
 
 SCHEMA = {
     "type": "object",

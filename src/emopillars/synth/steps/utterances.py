@@ -18,6 +18,8 @@ from emopillars.taxonomy import LABELS, NEUTRAL, definitions_block
 NAME = "utterances"
 PROMPT_VERSION = "utterances-v1"
 MAX_TOKENS = 500
+INPUTS = ("id", "plot_id", "actor", "plot", "requested")  # fields of an input row this step reads
+OUTPUTS = ("id", "actor_id", "plot_id", "actor", "requested_emotion", "utterance")  # fields of each output row
 N_EMOTIONS = 8
 N_NEUTRAL = 2
 MAX_UTTERANCE_CHARS = 200

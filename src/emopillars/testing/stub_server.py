@@ -6,7 +6,7 @@ Two uses: tests of the runner's kill/resume behaviour (fast and deterministic, w
 would make a SIGKILL land at random places and take minutes), and measuring the runner's own
 overhead against a zero-latency backend (``benchmarks/synthesis.py``).
 
-    python -m emopillars.synth.stub_server --port 8099 [--delay 0.01]
+    python -m emopillars.testing.stub_server --port 8099 [--delay 0.01]
     emopillars synthesize --llm openai:http://127.0.0.1:8099/v1#stub ...
 """
 
@@ -45,6 +45,48 @@ def _between(text: str, start: str, end: str = "\n") -> str:
     i += len(start)
     j = text.find(end, i)
     return text[i : j if j >= 0 else len(text)].strip()
+
+
+# The wording of each step's package template that tells its prompts apart.
+STEP_MARKERS = {
+    "actors": "list its characters",
+    "utterances": "thinking-aloud utterances",
+    "labels": "Which emotions does the utterance",
+    "context": "Write the situation",
+    "cleaning": "Edit this text lightly",
+    "rewriting": "Rewrite this thought",
+}
+
+
+def step_of(prompt: str) -> str | None:
+    """Which synthesis step a prompt belongs to (``None`` for any other prompt)."""
+    return next((step for step, marker in STEP_MARKERS.items() if marker in prompt), None)
+
+
+def prompt_of(body: dict) -> str:
+    """The non-system text of a chat request body."""
+    messages = body.get("messages") or []
+    return "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict) and m.get("role") != "system")
+
+
+def chat_completion(
+    request_id: str, model: str, prompt: str, content: str | None, finish_reason: str = "stop"
+) -> dict:
+    """An OpenAI chat-completion body carrying ``content``."""
+    return {
+        "id": request_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
+        ],
+        "usage": {
+            "prompt_tokens": len(prompt) // 4,
+            "completion_tokens": len(content or "") // 4,
+            "total_tokens": len(prompt) // 4 + len(content or "") // 4,
+        },
+    }
 
 
 def answer(prompt: str) -> dict:
@@ -120,26 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.requests += 1
         if self.server.delay:
             time.sleep(self.server.delay)
-        messages = body.get("messages") or []
-        prompt = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") != "system")
+        prompt = prompt_of(body)
         content = json.dumps(answer(prompt))
-        self._send(
-            200,
-            {
-                "id": f"stub-{self.server.requests}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model") or "stub",
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-                ],
-                "usage": {
-                    "prompt_tokens": len(prompt) // 4,
-                    "completion_tokens": len(content) // 4,
-                    "total_tokens": len(prompt) // 4 + len(content) // 4,
-                },
-            },
-        )
+        self._send(200, chat_completion(f"stub-{self.server.requests}", body.get("model") or "stub", prompt, content))
 
 
 class StubServer(ThreadingHTTPServer):

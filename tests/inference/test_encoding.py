@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from emopillars.data.example import Example
-from emopillars.training.encoding import InputEncoder, length_grouped_batches, pair_first_segment, sorted_batches
+from emopillars.inference.encoding import InputEncoder, length_grouped_batches, pair_first_segment, sorted_batches
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,122 @@
+"""The settings of a synthesis run: one validated dataclass, saved in ``DIR/config.json`` and compared on resume."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emopillars.llm.secrets import redact_spec
+from emopillars.synth.steps import STEP_MODULES, STEP_ORDER
+
+DEFAULT_MAX_TOKENS = {name: module.MAX_TOKENS for name, module in STEP_MODULES.items()}
+# Settings that do not change what a run produces; everything else must match to resume.
+NON_IDENTITY = {
+    "out_dir",
+    "cache",
+    "batch_size",
+    "concurrency",
+    "max_retries",
+    "timeout",
+    "progress",
+    "force",
+    "parquet",
+}
+SAMPLING_KEYS = {"temperature", "top_p", "repetition_penalty"}
+
+
+@dataclass
+class SynthesisConfig:
+    """Everything a synthesis run depends on. Validated on creation; ``to_dict`` / ``from_dict`` round-trip.
+
+    ``to_dict`` and :meth:`identity` carry the LLM spec with its credentials redacted
+    (:func:`emopillars.llm.secrets.redact_spec`): a key in a URL never reaches a file, and changing it
+    does not make a run "different".
+    """
+
+    corpus: str
+    out_dir: str
+    llm: str | None = None
+    plots: int | None = None
+    max_actors: int | None = None
+    context_fraction: float = 1 / 3
+    seed: int = 0
+    cache: bool = True
+    prompts_dir: str | None = None
+    batch_size: int = 64
+    concurrency: int | None = None
+    max_retries: int = 2
+    timeout: float | None = None
+    corpus_format: str | None = None
+    text_field: str | None = None
+    id_field: str | None = None
+    title_field: str | None = None
+    min_plot_chars: int = 200
+    max_plot_tokens: int = 1500
+    chars_per_token: float = 4.0
+    max_tokens: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MAX_TOKENS))
+    n_emotions: int = 8
+    n_neutral: int = 2
+    temperature: float = 0.0
+    repetition_penalty: float = 1.03
+    step_sampling: dict[str, dict[str, float]] = field(default_factory=dict)
+    near_dup_threshold: float = 0.8
+    max_utterance_chars: int = 300
+    parquet: bool = True
+    progress: bool = True
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        self.corpus = str(self.corpus)
+        self.out_dir = str(self.out_dir)
+        if self.prompts_dir is not None:
+            self.prompts_dir = str(self.prompts_dir)
+        self.max_tokens = {**DEFAULT_MAX_TOKENS, **(self.max_tokens or {})}
+        checks = [
+            (self.plots is None or self.plots > 0, "plots", "must be > 0 (or None for all)"),
+            (self.max_actors is None or self.max_actors > 0, "max_actors", "must be > 0 (or None for all)"),
+            (0.0 <= self.context_fraction <= 1.0, "context_fraction", "must be in [0, 1]"),
+            (self.batch_size > 0, "batch_size", "must be > 0"),
+            (self.concurrency is None or self.concurrency > 0, "concurrency", "must be > 0"),
+            (self.max_retries >= 0, "max_retries", "must be >= 0"),
+            (self.timeout is None or self.timeout > 0, "timeout", "must be > 0 seconds (or None for the default)"),
+            (self.min_plot_chars >= 0, "min_plot_chars", "must be >= 0"),
+            (self.max_plot_tokens > 0, "max_plot_tokens", "must be > 0"),
+            (self.chars_per_token > 0, "chars_per_token", "must be > 0"),
+            (0 < self.n_emotions <= 27, "n_emotions", "must be in 1..27"),
+            (self.n_neutral >= 0, "n_neutral", "must be >= 0"),
+            (self.temperature >= 0, "temperature", "must be >= 0"),
+            (0 < self.near_dup_threshold <= 1, "near_dup_threshold", "must be in (0, 1]"),
+            (self.max_utterance_chars > 0, "max_utterance_chars", "must be > 0"),
+            (set(self.max_tokens) <= set(STEP_ORDER), "max_tokens", f"keys must be among {STEP_ORDER}"),
+            (all(int(v) > 0 for v in self.max_tokens.values()), "max_tokens", "values must be > 0"),
+            (set(self.step_sampling) <= set(STEP_ORDER), "step_sampling", f"keys must be among {STEP_ORDER}"),
+            (
+                all(set(v) <= SAMPLING_KEYS for v in self.step_sampling.values()),
+                "step_sampling",
+                f"settings must be among {sorted(SAMPLING_KEYS)}",
+            ),
+        ]
+        for ok, name, message in checks:
+            if not ok:
+                raise ValueError(f"SynthesisConfig.{name} {message} (got {getattr(self, name)!r})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """All settings, the LLM spec's credentials redacted (this is what ``config.json`` and the manifest hold)."""
+        data = dataclasses.asdict(self)
+        data["llm"] = redact_spec(self.llm)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SynthesisConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that decide what the run produces (compared on resume)."""
+        data = {k: v for k, v in self.to_dict().items() if k not in NON_IDENTITY}
+        data["corpus"] = str(Path(self.corpus).resolve())
+        if self.prompts_dir:
+            data["prompts_dir"] = str(Path(self.prompts_dir).resolve())
+        return data
