@@ -8,7 +8,9 @@ cell resumes at the first unfinished fold.
 
 What is never done: choosing a threshold, an epoch or anything else on the set that is reported.
 ``official`` selects on dev and reports test; ``kfold`` selects on a dev carved from the training folds;
-``train_dev`` reports dev and selects nothing there (single-label argmax; a carve of train for monitoring).
+``train_dev`` reports dev: the plain argmax row selects nothing there, and a decision rule chosen on dev
+(``decision.choose_on: dev``) is scored by cross-fitting on dev halves (``decide.py``). Epochs are chosen on
+the selection set by the task's own metric (argmax macro-F1, the official EmoContext micro-F1, ...).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from emopillars.adapt.decide import decide_and_score, save_adapted, task_selection
 from emopillars.adapt.dialogue import load_dialogues
 from emopillars.adapt.folds import carve_dev, drop_non_answers, group_keys, kfold, stratify_labels
-from emopillars.adapt.heads import HeadPolicy, argmax_predictions, fit_threshold_policy
+from emopillars.adapt.heads import HeadPolicy, argmax_predictions
 from emopillars.adapt.tasks import TaskSpec, load_task
 from emopillars.data.example import LabeledData
 from emopillars.data.loaders import FORMATS, load, options_of, register_format
@@ -33,12 +36,16 @@ from emopillars.taxonomy import LABELS
 
 log = logging.getLogger("emopillars.adapt")
 
-PROFILES = ("quick", "full")
+PROFILES = ("quick", "cpu", "full")
 DEFAULT_PROFILES: dict[str, dict] = {
     "full": {},
-    "quick": {"epochs": 1, "limit": 4000, "max_length": 64, "bf16": True},
+    "cpu": {"bf16": False},
+    "quick": {"epochs": 1, "limit": 4000, "max_length": 64, "bf16": "auto"},
 }
-"""Fallback profile settings; a task's own ``profiles`` entry overrides them key by key."""
+"""Fallback profile settings; a task's own ``profiles`` entry overrides them key by key.
+
+``quick``: minutes per task, capped training rows. ``cpu``: every training row and the best recipe measured
+on a 2-core CPU (fp32: these cores have no native bf16). ``full``: the paper's settings (a GPU machine)."""
 
 register_format("dialogue", load_dialogues)  # task format ``dialogue``: every task split loads through ``load``
 
@@ -91,7 +98,14 @@ def resolve_start(start: str) -> StartPoint:
 
 def load_split(task: TaskSpec, split: str) -> LabeledData:
     """The task's ``split`` file as ``LabeledData`` over exactly ``task.labels`` (in that order)."""
-    path = task.path(split)
+    return load_task_file(task, task.path(split))
+
+
+def load_task_file(task: TaskSpec, path: str | Path) -> LabeledData:
+    """Any file in the task's format (e.g. a new test set) as ``LabeledData`` over exactly ``task.labels``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
     options = dict(task.loader_options)
     accepted = options_of(task.format) if task.format in FORMATS else []
     for key, value in (("labels", list(task.labels)), ("multi_label", task.multi_label)):
@@ -156,7 +170,17 @@ def resolve_settings(
     run_epochs = int(merged.pop("epochs"))
     run_limit = merged.pop("limit", None)
     known = {f.name for f in fields(TrainConfig)}
-    reserved = {"model", "output_dir", "label_names", "init_from", "head", "seed", "context_aware", "limit"}
+    reserved = {
+        "model",
+        "output_dir",
+        "label_names",
+        "init_from",
+        "head",
+        "seed",
+        "context_aware",
+        "limit",
+        "loss_labels",
+    }
     bad = set(merged) - (known - reserved)
     if bad:
         raise ValueError(f"task {task.name}: unknown or reserved training setting(s) {sorted(bad)}")
@@ -169,7 +193,9 @@ def resolve_settings(
 
 
 def score(task: TaskSpec, head: HeadPolicy, scores: np.ndarray, data: LabeledData, thresholds=None) -> dict:
-    """The task's metrics for model ``scores`` on ``data``: argmax (single-label) or ``thresholds`` (multi-label)."""
+    """The task's metrics for model ``scores`` on ``data``: argmax (single-label) or ``thresholds`` (multi-label).
+
+    (The protocol's own decision rules and views are in ``decide.py``.)"""
     from emopillars.evaluation.metrics import emocontext_micro_f1, multilabel_report, single_label_report
 
     task_scores = head.task_scores(scores)
@@ -195,12 +221,14 @@ def score(task: TaskSpec, head: HeadPolicy, scores: np.ndarray, data: LabeledDat
 
 @dataclass
 class RunData:
-    """The three roles of data in one run. ``select`` may be empty; it is never the ``report`` set."""
+    """The roles of data in one run. ``select`` may be empty; it is never the ``report`` set. ``extras`` are
+    further labelled sets scored with the run's decision (EmoContext's test file, when present)."""
 
     train: LabeledData
     select: LabeledData
     report: LabeledData
     report_name: str
+    extras: dict[str, LabeledData] = field(default_factory=dict)
 
 
 def _run_once(
@@ -232,6 +260,9 @@ def _run_once(
     resume = _prepare_model_dir(run_dir, key)
     train_data = subsample(data.train, settings.limit, seed)
     keep_head = head.kind == "keep" and start.is_checkpoint
+    overrides = dict(settings.train)
+    if overrides.get("loss") == "softmax":
+        overrides["loss_labels"] = [head.model_labels[c] for c in head.columns]  # the task's own columns
     config = TrainConfig(
         model=start.model,
         output_dir=str(run_dir / "model"),
@@ -243,35 +274,42 @@ def _run_once(
         context_aware=task.context_aware,
         threshold_policy=task.protocol.threshold if task.multi_label else "argmax",
         resume=resume,
-        **settings.train,
+        **overrides,
     )
-    selection = head.to_model_data(data.select) if len(data.select) else None
+    selection = task_selection(task, head, data.select)
+    model_select = head.to_model_data(data.select) if len(data.select) else None
     started = time.perf_counter()
-    result = train(config, head.to_model_data(train_data), selection)
+    result = train(config, head.to_model_data(train_data), model_select, selection=selection)
     train_s = time.perf_counter() - started
 
     started = time.perf_counter()
     classifier = EmotionClassifier.load(result.model_dir, bf16=settings.train.get("bf16"))
-    thresholds = None
-    if task.multi_label:
-        if not len(data.select):
-            raise ValueError(f"task {task.name}: a multi-label task needs a dev set to choose thresholds on")
-        saved = getattr(result, "policy", None)
-        if _covers_all_columns(head) and saved is not None and saved.kind == task.protocol.threshold:
-            # the trainer calibrated exactly this policy on this dev set, with the best epoch's scores
-            thresholds = saved
+
+    def task_scores(part: LabeledData) -> np.ndarray:
+        return head.task_scores(classifier.predict_scores(part.examples, batch_size=batch_size))
+
+    select_scores = None
+    if len(data.select):
+        if result.dev_scores is not None and len(result.dev_scores) == len(data.select):
+            select_scores = head.task_scores(result.dev_scores)  # the best epoch's, already computed
         else:
-            scores = classifier.predict_scores(data.select.examples, batch_size=batch_size)
-            thresholds = fit_threshold_policy(
-                data.select.targets(), head.task_scores(scores), task.labels, task.protocol.threshold
-            )
-    report_scores = classifier.predict_scores(data.report.examples, batch_size=batch_size)
-    report = score(task, head, report_scores, data.report, thresholds)
+            select_scores = task_scores(data.select)
+    trained_policy = None
+    saved = getattr(result, "policy", None)
+    if task.multi_label and _covers_all_columns(head) and saved is not None and saved.kind == task.protocol.threshold:
+        trained_policy = saved  # the trainer calibrated exactly this policy on this dev set
+    report_scores = task_scores(data.report)
+    extras = {name: (part, task_scores(part)) for name, part in data.extras.items()}
+    decision, views, primary = decide_and_score(
+        task, train_data, data.select, select_scores, data.report, report_scores, data.report_name, extras, seed,
+        trained_policy,
+    )  # fmt: skip
     eval_s = time.perf_counter() - started
-    del classifier
 
     summary = {
-        "metrics": {name: float(report[name]) for name in task.metrics},
+        "metrics": views[primary]["metrics"],
+        "primary_view": primary,
+        "views": views,
         "n_train": len(train_data),
         "n_select": len(data.select),
         "n_report": len(data.report),
@@ -279,18 +317,27 @@ def _run_once(
         "train_s": round(train_s, 1),
         "eval_s": round(eval_s, 1),
         "train_examples_per_s": _float_or_none(getattr(result, "train_examples_per_s", None)),
-        "thresholds": thresholds.to_dict() if thresholds is not None else {"kind": "argmax"},
+        "best_epoch": getattr(result, "best_epoch", None),
+        "epochs_run": getattr(result, "epochs_run", None),
+        "selection_metric": getattr(result, "selection_metric", None),
+        "history": getattr(result, "history", []),
+        "thresholds": decision.summary(),
     }
     metrics_path.write_text(
-        json.dumps({"key": key, "summary": summary, "report": report}, indent=2, default=_json_default) + "\n",
-        encoding="utf-8",
+        json.dumps({"key": key, "summary": summary}, indent=2, default=_json_default) + "\n", encoding="utf-8"
     )
     if keep_model:
         shutil.rmtree(run_dir / "model" / "checkpoint", ignore_errors=True)  # resume state of a finished run
+        save_adapted(run_dir / "model", task, head, decision, views)
         record_evaluation(run_dir / "model", task.name, data.report_name, summary["metrics"])
     else:
         shutil.rmtree(run_dir / "model", ignore_errors=True)
-    log.info("%s: %s", run_dir.name, ", ".join(f"{k}={v:.4f}" for k, v in summary["metrics"].items()))
+    log.info(
+        "%s: %s", run_dir.name,
+        "; ".join(
+            f"{name}: " + ", ".join(f"{k}={v:.4f}" for k, v in v["metrics"].items()) for name, v in views.items()
+        ),
+    )  # fmt: skip
     return summary
 
 
@@ -343,7 +390,15 @@ def plan_runs(task: TaskSpec, seed: int) -> list[tuple[str, RunData]]:
         y = stratify_labels(train)
         groups = group_keys(train.examples, protocol.group_by)
         keep, select = carve_dev(list(range(len(train))), y, groups, protocol.dev_fraction, protocol.seed)
-        return [("run_0", RunData(train.subset(keep), train.subset(select), load_split(task, "dev"), "dev"))]
+        extras = {}
+        if task.has_split("test"):
+            extras["test"] = load_split(task, "test")
+        elif "test" in task.paths:
+            log.info(
+                "task %s: no test file at %s: test is not scored (docs/adaptation.md)", task.name, task.resolve("test")
+            )
+        run = RunData(train.subset(keep), train.subset(select), load_split(task, "dev"), "dev", extras)
+        return [("run_0", run)]
     data = load_split(task, "data")
     if protocol.drop_non_answers:
         data, dropped = drop_non_answers(data)
@@ -358,14 +413,27 @@ def plan_runs(task: TaskSpec, seed: int) -> list[tuple[str, RunData]]:
 def describe_protocol(task: TaskSpec) -> str:
     """One sentence stating the protocol, printed under result tables."""
     p = task.protocol
-    decide = "argmax over the task's classes" if not task.multi_label else f"{p.threshold} threshold chosen on dev"
+    rule = task.decision.choose_on == "dev" and not task.multi_label
+    if task.multi_label:
+        decide = f"{p.threshold} threshold chosen on dev"
+    elif rule:
+        decide = f"a decision rule ({', '.join(task.decision.kinds)}) chosen on dev by {task.primary_metric}"
+    else:
+        decide = "argmax over the task's classes"
     if p.kind == "official":
         return f"train on train, {decide}, report the full test set"
     if p.kind == "train_dev":
-        return (
-            f"train on train ({p.dev_fraction:.0%} held out for monitoring), {decide}, report the full dev set "
-            "(nothing chosen on it)"
-        )
+        text = f"train on train ({p.dev_fraction:.0%} held out to choose the epoch), report the full dev set"
+        if rule:
+            text += (
+                f" twice: by argmax (nothing chosen on dev), and with {decide}, cross-fitted "
+                f"({task.decision.cross_fit_parts} stratified parts, chosen on the rest and scored on each, pooled, "
+                f"mean of {task.decision.cross_fit_repeats} random splits); test, when its file is present, is "
+                "scored with the rule chosen on all of dev"
+            )
+        else:
+            text += f", {decide} (nothing chosen on dev)"
+        return text
     dropped = "non-answers dropped" if p.drop_non_answers else "non-answers kept as one group"
     return (
         f"stratified {p.folds}-fold CV (seed {p.seed}), identical texts in one fold, {dropped}, "
@@ -374,16 +442,48 @@ def describe_protocol(task: TaskSpec) -> str:
 
 
 def aggregate(task: TaskSpec, runs: dict[str, dict]) -> dict:
-    """Mean and std (population, over runs) of each metric."""
+    """Mean and std (population, over runs) of each metric of the headline view."""
+    return _stats(task, [run["metrics"] for run in runs.values()])
+
+
+def _stats(task: TaskSpec, metrics: list[dict]) -> dict:
     out = {}
     for name in task.metrics:
-        values = [run["metrics"][name] for run in runs.values()]
+        values = [m[name] for m in metrics]
         out[name] = {
             "mean": float(np.mean(values)),
             "std": float(np.std(values)) if len(values) > 1 else 0.0,
             "values": values,
         }
     return out
+
+
+def aggregate_views(task: TaskSpec, runs: dict[str, dict]) -> dict:
+    """Per view: its label, mean/std of each metric over runs, and the mean per-class precision/recall/F1."""
+    out: dict[str, dict] = {}
+    names = [name for run in runs.values() for name in run.get("views", {})]
+    for name in dict.fromkeys(names):
+        views = [run["views"][name] for run in runs.values() if name in run.get("views", {})]
+        per_class = {
+            label: {
+                stat: float(np.mean([v["per_class"][label][stat] for v in views]))
+                for stat in ("precision", "recall", "f1", "support")
+            }
+            for label in views[0]["per_class"]
+        }
+        out[name] = {
+            "label": views[0]["label"],
+            "decision": views[0]["decision"],
+            "metrics": _stats(task, [v["metrics"] for v in views]),
+            "per_class": per_class,
+        }
+    return out
+
+
+def present_splits(task: TaskSpec) -> list[str]:
+    """The task's splits whose files will be used (optional ones only when present): part of a run's identity, so
+    a test file added later makes the run score it."""
+    return sorted(split for split in task.paths if task.has_split(split))
 
 
 def adapt(
@@ -418,6 +518,7 @@ def adapt(
     settings = resolve_settings(task, profile, epochs=epochs, limit=limit, overrides=overrides)
     identity = {
         "task": task.model_dump(mode="json"),
+        "splits": present_splits(task),
         "start": start_point.spec,
         "head": policy.kind,
         "seed": seed,
@@ -449,7 +550,9 @@ def adapt(
         "settings": settings.to_dict(),
         "protocol": describe_protocol(task),
         "primary_metric": task.primary_metric,
+        "primary_view": next(iter(runs.values()))["primary_view"],
         "metrics": aggregate(task, runs),
+        "views": aggregate_views(task, runs),
         "runs": runs,
         "wall_s": round(time.perf_counter() - started, 1),
         "train_s": round(sum(run["train_s"] for run in runs.values()), 1),

@@ -20,11 +20,12 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from emopillars.adapt.run import PROFILES, adapt, describe_protocol, resolve_settings, stable_hash
+from emopillars.adapt.run import PROFILES, adapt, describe_protocol, present_splits, resolve_settings, stable_hash
 from emopillars.adapt.tasks import TaskSpec, load_task, read_yaml_mapping
 
 log = logging.getLogger("emopillars.adapt")
@@ -35,13 +36,20 @@ LOG_FILE = "suite_log.jsonl"
 
 
 class StartSpec(BaseModel):
-    """A starting point: ``role`` says which column of the comparison it is (plain encoder vs synthetic)."""
+    """A starting point: ``role`` says which column of the comparison it is (plain encoder vs synthetic).
+
+    ``tasks``: run this start on these tasks only (default: all); ``train``: ``TrainConfig`` overrides for its
+    cells (e.g. a larger encoder's own learning rate), applied over the task's profile and the suite's ``train``.
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str
     source: str = Field(alias="from")
     role: str = "plain"
+    tasks: list[str] | None = None
+    train: dict = Field(default_factory=dict)
+    epochs: int | None = None
 
 
 class SuiteSpec(BaseModel):
@@ -60,6 +68,9 @@ class SuiteSpec(BaseModel):
     epochs: int | None = None
     limit: int | None = None
     train: dict = Field(default_factory=dict)
+    keep_models: Literal["none", "single_run", "all"] = "none"
+    """Fine-tuned models to keep: none, those of single-run protocols (each with its task and decision rule,
+    ready for ``emopillars evaluate``), or all (every k-fold model too)."""
 
     @field_validator("profile")
     @classmethod
@@ -93,6 +104,10 @@ def load_suite(path: str | Path) -> tuple[SuiteSpec, list[TaskSpec]]:
     names = [task.name for task in tasks]
     if len(set(names)) != len(names):
         raise ValueError(f"{path}: task names repeat: {names}")
+    for start in suite.starts:
+        unknown = set(start.tasks or []) - set(names)
+        if unknown:
+            raise ValueError(f"{path}: start {start.name!r} names tasks not in the suite: {sorted(unknown)}")
     return suite, tasks
 
 
@@ -115,16 +130,25 @@ def plan_cells(suite: SuiteSpec, tasks: list[TaskSpec]) -> list[Cell]:
         Cell(task, start, head, seed)
         for task in tasks
         for start in suite.starts
+        if start.tasks is None or task.name in start.tasks
         for head in suite.heads
         for seed in suite.seeds
     ]
 
 
+def cell_settings(cell: Cell, suite: SuiteSpec, profile: str):
+    """Task < profile < the suite's ``train`` < the start's ``train``; the start's or the suite's epochs."""
+    overrides = {**suite.train, **cell.start.train}
+    epochs = suite.epochs if suite.epochs is not None else cell.start.epochs
+    return resolve_settings(cell.task, profile, epochs=epochs, limit=suite.limit, overrides=overrides)
+
+
 def cell_key(cell: Cell, suite: SuiteSpec, profile: str) -> str:
-    settings = resolve_settings(cell.task, profile, epochs=suite.epochs, limit=suite.limit, overrides=suite.train)
+    settings = cell_settings(cell, suite, profile)
     return stable_hash(
         {
             "task": cell.task.model_dump(mode="json"),
+            "splits": present_splits(cell.task),
             "start": cell.start.source,
             "start_fingerprint": source_fingerprint(cell.start.source),
             "head": cell.head,
@@ -183,17 +207,24 @@ def run_suite(
     limit: int | None = None,
     epochs: int | None = None,
     starts: dict[str, str] | None = None,
+    only_tasks: list[str] | None = None,
     on_cell_done: Callable[[Cell, dict, bool], None] | None = None,
     progress: bool = True,
 ) -> dict:
     """Run (or resume) a suite; return the results dict also written to ``OUT/results.json``.
 
-    ``limit``/``epochs`` override the suite's values (a smoke run: ``limit=40, epochs=1``); they enter the
+    ``only_tasks`` runs (and tabulates) those tasks only; their cells are the suite's own, so a later full run
+    reuses them. ``limit``/``epochs`` override the suite's values (a smoke run: ``limit=40, epochs=1``); they enter the
     cell keys, so a smoke run never passes for a real one. ``starts`` maps a start's name or role to another
     ``from`` (e.g. ``{"synthetic": "runs/my-checkpoint"}``). ``on_cell_done(cell, result, cached)`` is called
     after each cell (progress hooks, tests).
     """
     suite, tasks = load_suite(suite_path)
+    if only_tasks:
+        unknown = set(only_tasks) - {task.name for task in tasks}
+        if unknown:
+            raise ValueError(f"--task {sorted(unknown)}: not in the suite ({', '.join(t.name for t in tasks)})")
+        tasks = [task for task in tasks if task.name in only_tasks]
     if limit is not None:
         suite.limit = limit
     if epochs is not None:
@@ -237,10 +268,10 @@ def run_suite(
                     seed=cell.seed,
                     profile=profile,
                     out_dir=out / RUNS_DIR / cell.cell_id,
-                    epochs=suite.epochs,
+                    epochs=suite.epochs if suite.epochs is not None else cell.start.epochs,
                     limit=suite.limit,
-                    overrides=suite.train,
-                    keep_models=False,
+                    overrides={**suite.train, **cell.start.train},
+                    keep_models={"none": False, "single_run": None, "all": True}[suite.keep_models],
                 )
             except KeyboardInterrupt:
                 suite_log.write("interrupted", cell)
@@ -299,14 +330,19 @@ def _cell_seconds(result: dict) -> float:
 
 
 def summarize(suite: SuiteSpec, tasks: list[TaskSpec], cells: list[Cell], results: dict, failures: dict) -> list:
-    """One row per (task, starting point, head): metric mean +- std over all runs (folds x seeds)."""
+    """One row per (task, starting point, head, view): metric mean +- std over all runs (folds x seeds).
+
+    Most tasks have one view; EmoContext with a rule chosen on dev has dev-argmax, dev-rule and (with its
+    test file) test rows."""
     rows = []
     for task in tasks:
         for start in suite.starts:
             for head in suite.heads:
                 group = [c for c in cells if c.task is task and c.start is start and c.head == head]
+                if not group:
+                    continue
                 done = [results[c.cell_id] for c in group if c.cell_id in results]
-                row = {
+                base = {
                     "task": task.name,
                     "start": start.name,
                     "source": start.source,
@@ -318,19 +354,42 @@ def summarize(suite: SuiteSpec, tasks: list[TaskSpec], cells: list[Cell], result
                     "errors": [failures[c.cell_id] for c in group if c.cell_id in failures],
                     "metrics": {},
                 }
-                if done:
-                    for name in task.metrics:
-                        values = [v for result in done for v in result["metrics"][name]["values"]]
-                        row["metrics"][name] = {
+                if not done:
+                    rows.append({**base, "view": None, "view_label": None})
+                    continue
+                views = list(dict.fromkeys(name for result in done for name in _views(result)))
+                primary = done[0].get("primary_view", views[0])
+                for name in views:
+                    row = {**base, "view": name, "primary": name == primary}
+                    found = [_views(result)[name] for result in done if name in _views(result)]
+                    row["view_label"] = found[0]["label"]
+                    row["decision"] = found[0].get("decision")
+                    for metric in task.metrics:
+                        values = [v for view in found for v in view["metrics"][metric]["values"]]
+                        row["metrics"][metric] = {
                             "mean": float(np.mean(values)),
                             "std": float(np.std(values)) if len(values) > 1 else None,
                             "n": len(values),
                         }
+                    row["per_class"] = {
+                        label: {
+                            stat: float(np.mean([view["per_class"][label][stat] for view in found]))
+                            for stat in ("precision", "recall", "f1", "support")
+                        }
+                        for label in found[0].get("per_class", {})
+                    }
                     seconds = [_cell_seconds(result) for result in done]
                     row["seconds_per_cell"] = float(np.mean(seconds))
                     row["settings"] = done[0]["settings"]
-                rows.append(row)
+                    rows.append(row)
     return rows
+
+
+def _views(result: dict) -> dict:
+    """A cell result's views (a result from before views existed: its metrics as one view)."""
+    if result.get("views"):
+        return result["views"]
+    return {"main": {"label": "", "metrics": result["metrics"], "per_class": {}}}
 
 
 def _fmt(stat: dict | None) -> str:
@@ -342,7 +401,13 @@ def _fmt(stat: dict | None) -> str:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+PER_CLASS_MAX_LABELS = 8
+"""Per-class precision / recall tables are written for tasks with at most this many labels."""
 
 
 def render_markdown(suite: SuiteSpec, tasks: list[TaskSpec], rows: list[dict], profile: str) -> str:
@@ -351,31 +416,63 @@ def render_markdown(suite: SuiteSpec, tasks: list[TaskSpec], rows: list[dict], p
         lines += [suite.description, ""]
     for task in tasks:
         metrics = task.metrics
+        task_rows = [r for r in rows if r["task"] == task.name]
         lines += [f"## {task.name}", ""]
-        lines.append("| starting point | head | " + " | ".join(metrics) + " | runs | time per cell |")
-        lines.append("| --- | --- | " + " | ".join("---" for _ in metrics) + " | --- | --- |")
-        for row in (r for r in rows if r["task"] == task.name):
+        lines.append("| starting point | head | reported | " + " | ".join(metrics) + " | runs | time per cell |")
+        lines.append("| --- | --- | --- | " + " | ".join("---" for _ in metrics) + " | --- | --- |")
+        for row in task_rows:
             label = f"{row['start']} (`{row['source']}`)"
             if row["cells_done"] == 0:
                 why = "; ".join(row["errors"]) or "not run yet"
-                lines.append(f"| {label} | {row['head']} | " + " | ".join("—" for _ in metrics) + f" | 0 | {why} |")
+                dashes = " | ".join("—" for _ in metrics)
+                lines.append(f"| {label} | {row['head']} | — | {dashes} | 0 | {why} |")
                 continue
             values = " | ".join(_fmt(row["metrics"].get(name)) for name in metrics)
+            if row.get("primary"):
+                values = " | ".join(
+                    f"**{v}**" if name == task.primary_metric else v for name, v in zip(metrics, values.split(" | "))
+                )
             n = row["metrics"][task.primary_metric]["n"]
-            lines.append(f"| {label} | {row['head']} | {values} | {n} | {_duration(row.get('seconds_per_cell'))} |")
+            seconds = _duration(row.get("seconds_per_cell"))
+            lines.append(f"| {label} | {row['head']} | {row['view_label'] or '—'} | {values} | {n} | {seconds} |")
         if task.paper:
             paper = {task.paper.metric: {"mean": task.paper.mean, "std": task.paper.std}}
             values = " | ".join(_fmt(paper.get(name)) for name in metrics)
-            lines.append(f"| paper ({task.paper.note}) | — | {values} | — | — |")
-        settings = next((r["settings"] for r in rows if r["task"] == task.name and r.get("settings")), None)
-        lines += ["", f"Protocol: {describe_protocol(task)}. Primary metric: {task.primary_metric}."]
+            lines.append(f"| paper ({task.paper.note}) | — | — | {values} | — | — |")
+        settings = next((r["settings"] for r in task_rows if r.get("settings")), None)
+        lines += ["", f"Protocol: {describe_protocol(task)}. Primary metric: {task.primary_metric} (bold: headline)."]
         if settings:
             train = ", ".join(f"{k}={v}" for k, v in settings["train"].items()) or "defaults"
             limit = f"at most {settings['limit']} training rows per run" if settings["limit"] else "all training rows"
             lines.append(f"Settings: {settings['epochs']} epoch(s), {limit}, {train}.")
+        overrides = [s for s in suite.starts if s.train or s.epochs]
+        for start in overrides:
+            extra = ", ".join(f"{k}={v}" for k, v in start.train.items())
+            epochs = f"{start.epochs} epoch(s)" if start.epochs else ""
+            lines.append(f"{start.name}: " + ", ".join(x for x in (epochs, extra) if x) + ".")
         lines.append("± is the standard deviation over runs (folds x seeds for k-fold, seeds otherwise).")
         lines.append("")
+        if len(task.labels) <= PER_CLASS_MAX_LABELS and any(r.get("per_class") for r in task_rows):
+            lines += _per_class_table(task, task_rows)
     return "\n".join(lines)
+
+
+def _per_class_table(task: TaskSpec, rows: list[dict]) -> list[str]:
+    lines = [
+        f"Per class (precision / recall / F1, mean over runs) for {task.name}:",
+        "",
+        "| starting point | reported | " + " | ".join(task.labels) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in task.labels) + " |",
+    ]
+    for row in rows:
+        if not row.get("per_class"):
+            continue
+        cells = []
+        for label in task.labels:
+            stat = row["per_class"].get(label)
+            cells.append(f"{stat['precision']:.2f} / {stat['recall']:.2f} / {stat['f1']:.2f}" if stat else "—")
+        lines.append(f"| {row['start']} | {row['view_label']} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def write_results(out: Path, suite, tasks, cells, results, failures, profile) -> dict:

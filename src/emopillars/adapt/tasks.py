@@ -62,6 +62,52 @@ class Protocol(BaseModel):
         return value
 
 
+class DecisionSpec(BaseModel):
+    """How a single-label task turns scores into one class (``evaluation/decision.py``).
+
+    - ``choose_on: none``: argmax over the task's classes; nothing is chosen anywhere.
+    - ``choose_on: dev``: a rule among ``kinds`` (class-prior correction, an offset for ``none_label``, both,
+      or plain argmax) chosen by the task's primary metric on the dev set: the selection set of an
+      ``official`` or ``kfold`` protocol. Under ``train_dev`` dev is also the reported set, so the dev number
+      is *cross-fitted* (chosen on one part of dev, scored on the other, both ways, pooled; repeated over
+      ``cross_fit_repeats`` random splits into ``cross_fit_parts`` stratified parts), the plain argmax row is
+      reported beside it (nothing chosen on dev), and the rule chosen on all of dev is what the saved model
+      carries and what scores ``test`` when the task has one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    choose_on: Literal["none", "dev"] = "none"
+    kinds: list[str] = Field(default_factory=lambda: ["argmax", "prior", "none_offset", "prior_none_offset"])
+    none_label: str | None = None
+    cross_fit_parts: int = 2
+    cross_fit_repeats: int = 5
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, value: list[str]) -> list[str]:
+        from emopillars.evaluation.decision import RULE_KINDS
+
+        bad = set(value) - set(RULE_KINDS)
+        if bad or not value:
+            raise ValueError(f"decision.kinds must be a non-empty subset of {list(RULE_KINDS)}, got {value}")
+        return value
+
+    @field_validator("cross_fit_parts")
+    @classmethod
+    def _parts(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError("decision.cross_fit_parts must be >= 2")
+        return value
+
+    @field_validator("cross_fit_repeats")
+    @classmethod
+    def _repeats(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("decision.cross_fit_repeats must be >= 1")
+        return value
+
+
 class PaperResult(BaseModel):
     """The number the paper reports for this task, shown beside ours in the results table."""
 
@@ -80,6 +126,9 @@ class TaskSpec(BaseModel):
     ``profiles`` holds per-profile overrides (``quick``: fewer ``epochs``, a train-row ``limit``, ...) on top.
     ``label_map`` maps each task label onto the 28-label taxonomy (``null`` = no taxonomy class, such as
     EmoContext's ``others``); the ``keep`` head policy trains such rows towards ``none_as`` (neutral).
+    ``optional_paths``: splits that are used when their file exists and skipped (with a log line) when it
+    does not, e.g. EmoContext's labelled ``test`` set, which users fetch themselves.
+    ``decision``: how a single-label task decides (``DecisionSpec``).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -88,6 +137,7 @@ class TaskSpec(BaseModel):
     description: str = ""
     format: str
     paths: dict[str, str]
+    optional_paths: list[str] = Field(default_factory=list)
     loader_options: dict = Field(default_factory=dict)
     labels: list[str]
     multi_label: bool = False
@@ -95,6 +145,7 @@ class TaskSpec(BaseModel):
     label_map: dict[str, str | None] = Field(default_factory=dict)
     none_as: str = "neutral"
     protocol: Protocol
+    decision: DecisionSpec = Field(default_factory=DecisionSpec)
     epochs: int = 3
     metrics: list[str] = Field(default_factory=lambda: ["macro_f1"])
     primary_metric: str = "macro_f1"
@@ -135,10 +186,42 @@ class TaskSpec(BaseModel):
             raise ValueError(f"task {self.name}: emocontext_micro_f1 needs labels happy, sad, angry")
         if self.epochs < 1:
             raise ValueError(f"task {self.name}: epochs must be >= 1")
+        if set(self.optional_paths) - set(self.paths):
+            raise ValueError(f"task {self.name}: optional_paths {self.optional_paths} must be keys of paths")
+        required = {"official": {"train", "dev", "test"}, "kfold": {"data"}, "train_dev": {"train", "dev"}}
+        if set(self.optional_paths) & required[self.protocol.kind]:
+            raise ValueError(f"task {self.name}: the protocol's own splits cannot be optional")
+        if self.decision.choose_on != "none" and self.multi_label:
+            raise ValueError(f"task {self.name}: decision rules are for single-label tasks (multi-label: thresholds)")
+        if self.decision.none_label is not None and self.decision.none_label not in self.labels:
+            raise ValueError(f"task {self.name}: decision.none_label {self.decision.none_label!r} is not a label")
         return self
 
     def path(self, split: str) -> Path:
         """The file for ``split`` (``train``, ``dev``, ``test`` or ``data``), resolved against the data folder."""
+        resolved = self.resolve(split)
+        if not resolved.exists():
+            hint = (
+                " (an optional split: see docs/adaptation.md for how to get it)"
+                if split in self.optional_paths
+                else ""
+            )
+            raise FileNotFoundError(f"task {self.name}: {resolved} does not exist{hint}")
+        return resolved
+
+    def has_split(self, split: str) -> bool:
+        """True when the task names ``split`` and (for an optional split) its file is there."""
+        if split not in self.paths:
+            return False
+        if split not in self.optional_paths:
+            return True
+        try:
+            return self.resolve(split).exists()
+        except FileNotFoundError:
+            return False
+
+    def resolve(self, split: str) -> Path:
+        """Where the file for ``split`` should be (it may not exist)."""
         if split not in self.paths:
             raise ValueError(f"task {self.name} has no {split!r} path")
         raw = Path(self.paths[split]).expanduser()
@@ -151,8 +234,6 @@ class TaskSpec(BaseModel):
                     f"task {self.name}: {raw} is relative to the data folder, which was not found; set EMOPILLARS_DATA"
                 )
             resolved = root / raw
-        if not resolved.exists():
-            raise FileNotFoundError(f"task {self.name}: {resolved} does not exist")
         return resolved
 
     def taxonomy_map(self) -> dict[str, str]:

@@ -31,6 +31,13 @@ def register(subparsers) -> None:
         metavar="NAME=PATH",
         help="replace a starting point's `from` (by name or role), e.g. --start synthetic=runs/synth-model",
     )
+    parser.add_argument(
+        "--task",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this task of the suite (repeatable); its cached cells are shared with full runs",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -53,6 +60,7 @@ def run(args) -> int:
         limit=args.limit,
         epochs=args.epochs,
         starts=starts,
+        only_tasks=args.task or None,
         progress=not args.no_progress,
     )
     out = args.out or "the suite's out_dir"

@@ -19,6 +19,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("--model", required=True, help="model directory written by `emopillars train`")
     p.add_argument("--data", required=True, help="labelled data file")
+    p.add_argument(
+        "--task",
+        help="score as this task (name or YAML): its format, label map, decision rule and metrics; a model written "
+        "by `emopillars adapt` remembers its task, so this is only needed for other models",
+    )
     p.add_argument("--report", required=True, help="output folder for metrics.json, report.md, per_class_f1.png")
     add_data_options(p)
     p.add_argument("--split", help="synthetic JSONL: which split to evaluate")
@@ -28,6 +33,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from emopillars.adapt.decide import load_adapted
+    from emopillars.adapt.evaluate import require_finished_model
+
+    require_finished_model(args.model)  # a folder still training would lose its context silently
+    if args.task or load_adapted(args.model) is not None:
+        return run_task(args)
     from emopillars.data.loaders import load
     from emopillars.evaluation.report import write_report
     from emopillars.serving.predictor import EmotionClassifier
@@ -49,6 +60,34 @@ def run(args) -> int:
         paths = write_report(metrics, args.report, title=f"Evaluation of {args.model} on {args.data}")
     headline = {k: metrics[k] for k in ("macro_f1", "micro_f1", "emocontext_micro_f1", "accuracy") if k in metrics}
     headline.update({"n_examples": metrics["n_examples"], "decision": metrics["decision"]})
+    headline["report"] = {kind: str(path) for kind, path in paths.items()}
+    print(json.dumps(headline, indent=2))
+    return 0
+
+
+def run_task(args) -> int:
+    """An adapted model (or any model with --task): the task's reader, label map, decision rule and metrics."""
+    from emopillars.adapt.evaluate import evaluate_task
+    from emopillars.evaluation.report import write_report
+
+    check_output_dir(args.report, "--report")
+    metrics = evaluate_task(
+        args.model,
+        args.data,
+        args.task,
+        bf16=args.bf16,
+        num_threads=args.threads,
+        limit=args.limit,
+        progress=True,
+        **given(args, ["batch_size"]),
+    )
+    for note in metrics["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    title = f"Evaluation of {args.model} on {args.data} (task {metrics['task']})"
+    with writing(args.report):
+        paths = write_report(metrics, args.report, title=title)
+    headline = {"task": metrics["task"], **metrics["task_metrics"], "n_examples": metrics["n_examples"]}
+    headline["decision"] = metrics["decision"]
     headline["report"] = {kind: str(path) for kind, path in paths.items()}
     print(json.dumps(headline, indent=2))
     return 0

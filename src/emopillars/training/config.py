@@ -17,6 +17,7 @@ POLICIES = ("auto", "global", "per_class", "argmax")
 HEADS = ("keep", "new")
 POOLER_INITS = ("keep", "reinit", "identity")
 POOLINGS = ("mean", "cls")
+LOSSES = ("bce", "softmax")
 
 
 @dataclass
@@ -36,6 +37,12 @@ class TrainConfig:
     ``bf16``: ``"auto"`` (or ``None``) = on only where the hardware has native bf16 (CUDA bf16, a CPU with
     AVX512-BF16 or AMX; see :mod:`emopillars.inference.precision`), ``True``/``False`` forces it.
     ``threshold_policy``: ``auto`` picks global or per-class thresholds by cross-fitted dev macro-F1.
+    ``layer_lr_decay``: layer-wise learning-rate decay; encoder layer ``i`` (0-based) of ``L`` trains at
+    ``lr * decay**(L - 1 - i)`` (the top layer at ``lr``), the embeddings at ``lr * decay**L`` (1.0 = off).
+    ``early_stopping``: stop after this many epochs without a better dev score (``None`` = run every epoch);
+    the saved model is always the best epoch's.
+    ``loss``: ``bce`` (one sigmoid per label, multi-label) or ``softmax`` (cross-entropy over ``loss_labels``,
+    all labels when unset: for single-label tasks; the other columns get no gradient).
     ``fp16``: fp16 autocast with loss scaling (GPUs without bf16); excludes ``bf16=True``.
     ``gradient_checkpointing``: recompute activations in the backward pass (less memory, ~30% more time), so
     roberta-large fits at the paper's batch sizes; with ``grad_accum`` the batch is ``batch_size * grad_accum``.
@@ -71,6 +78,10 @@ class TrainConfig:
     threshold_policy: str = "auto"
     num_threads: int | None = None
     resume: bool = False
+    layer_lr_decay: float = 1.0
+    early_stopping: int | None = None
+    loss: str = "bce"
+    loss_labels: list[str] | None = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -113,6 +124,18 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.label_threshold must be in (0, 1], got {self.label_threshold!r}")
         if self.threshold_policy not in POLICIES:
             raise ValueError(f"TrainConfig.threshold_policy must be one of {POLICIES}, got {self.threshold_policy!r}")
+        if not (0 < self.layer_lr_decay <= 1):
+            raise ValueError(f"TrainConfig.layer_lr_decay must be in (0, 1], got {self.layer_lr_decay!r}")
+        if self.early_stopping is not None and (not isinstance(self.early_stopping, int) or self.early_stopping < 1):
+            raise ValueError(f"TrainConfig.early_stopping must be a positive integer or None: {self.early_stopping!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"TrainConfig.loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.loss_labels is not None:
+            self.loss_labels = list(self.loss_labels)
+            if len(self.loss_labels) < 2 or len(set(self.loss_labels)) != len(self.loss_labels):
+                raise ValueError("TrainConfig.loss_labels must list at least 2 unique labels")
+            if self.label_names is not None and set(self.loss_labels) - set(self.label_names):
+                raise ValueError("TrainConfig.loss_labels must be among label_names")
         if self.head not in HEADS:
             raise ValueError(f"TrainConfig.head must be one of {HEADS}, got {self.head!r}")
         if not self.model:

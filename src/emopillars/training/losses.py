@@ -1,8 +1,13 @@
-"""Multi-label loss: one sigmoid per class, binary cross-entropy, hard or soft targets.
+"""Losses: one sigmoid per class with binary cross-entropy (multi-label), or a softmax over some columns.
 
 GoEmotions-like data is very imbalanced (neutral ~1/3 of labels, grief < 0.2%). Plain BCE lets the
 rare classes collapse to "never"; a positive-class weight of ``sqrt(neg/pos)`` clipped to
 ``[1, cap]`` raises their gradient without the instability of the full ``neg/pos`` ratio.
+
+Single-label tasks (ISEAR, EmoContext) have exactly one class per example: cross-entropy over the task's
+columns (``SoftmaxLoss``) is the loss their literature uses, makes the classes compete, and gives scores
+whose log-ratios a class-prior correction can shift (see ``evaluation/decision.py``). Under the ``keep``
+head the model still has 28 outputs; the columns outside the task get no gradient.
 """
 
 from __future__ import annotations
@@ -38,3 +43,21 @@ class MultiLabelLoss(nn.Module):
         return nn.functional.binary_cross_entropy_with_logits(
             logits.float(), targets.float(), pos_weight=weight, reduction="mean"
         )
+
+
+class SoftmaxLoss(nn.Module):
+    """Cross-entropy over ``columns`` of the logits; the target class is the argmax of the targets there.
+
+    ``class_weight`` (one per column) re-weights the classes (``None``: equal).
+    """
+
+    def __init__(self, columns: list[int] | None = None, class_weight: torch.Tensor | None = None):
+        super().__init__()
+        self.columns = None if columns is None else list(columns)
+        self.register_buffer("class_weight", class_weight, persistent=False)
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.columns is not None:
+            logits, targets = logits[:, self.columns], targets[:, self.columns]
+        weight = self.class_weight.to(logits.device) if self.class_weight is not None else None
+        return nn.functional.cross_entropy(logits.float(), targets.float().argmax(dim=1), weight=weight)

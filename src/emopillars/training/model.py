@@ -112,7 +112,9 @@ def _model_root(folder: Path) -> Path:
     """The folder holding config.json (archives often wrap the model in one more folder)."""
     if (folder / "config.json").is_file():
         return folder
-    for config in sorted(folder.rglob("config.json")):
+    for config in sorted(
+        folder.rglob("config.json"), key=lambda p: (len(p.parts), str(p))
+    ):  # shallowest: not 1_Pooling/
         return config.parent
     raise FileNotFoundError(f"no config.json under {folder}")
 

@@ -18,9 +18,11 @@ import logging
 import math
 import os
 import random
+import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,7 +41,7 @@ from emopillars.training import distributed
 from emopillars.training.amp import Amp
 from emopillars.training.calibration import choose_policy
 from emopillars.training.config import TrainConfig
-from emopillars.training.losses import MultiLabelLoss, positive_class_weights
+from emopillars.training.losses import MultiLabelLoss, SoftmaxLoss, positive_class_weights
 from emopillars.training.model import build_model, resolve_model
 from emopillars.training.model_card import write_model_card
 
@@ -61,9 +63,14 @@ class TrainResult:
     epochs_run: int = 0
     best_epoch: int | None = None
     history: list[dict] = field(default_factory=list)
+    selection_metric: str = "macro_f1"
+    stopped_early: bool = False
+    dev_scores: np.ndarray | None = field(default=None, repr=False)
+    """The best epoch's scores on the dev data (what the policy was calibrated on); not saved."""
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data.pop("dev_scores")
         data["policy"] = self.policy.to_dict()
         return data
 
@@ -78,6 +85,20 @@ class _State:
     history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
     train_examples: int = 0
+    stopped_early: bool = False
+
+
+@dataclass
+class Selection:
+    """How the best epoch is chosen: ``score(dev_scores) -> float``, higher is better, on the model's columns.
+
+    The default (``None`` in ``train``) is the macro-F1 over all labels at the best global threshold. A task
+    passes its own metric instead (ISEAR: argmax macro-F1 over its 7 columns; EmoContext: the official
+    micro-F1), so the epoch kept is the one the task would report best.
+    """
+
+    name: str
+    score: Callable[[np.ndarray], float]
 
 
 def set_seed(seed: int) -> None:
@@ -112,18 +133,42 @@ def _check_labels(config: TrainConfig, train_data: LabeledData, dev_data: Labele
     return labels
 
 
+_LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
+
+
+def _depth(name: str, n_layers: int) -> int:
+    """Where a parameter sits: 0 for the embeddings, ``i + 1`` for encoder layer ``i``, ``n_layers + 1`` for the
+    rest of the body (a shared relative-position bias, final norms)."""
+    match = _LAYER.search(name)
+    if match:
+        return int(match.group(1)) + 1
+    if "embeddings" in name:
+        return 0
+    return n_layers + 1
+
+
 def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; no weight decay on biases and norms; the head (pooler + classifier) may get its own lr."""
-    groups: dict[tuple[bool, bool], list] = {}
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
+    """AdamW; no weight decay on biases and norms; the head (pooler + classifier) may get its own lr.
+
+    With ``layer_lr_decay < 1`` each encoder layer trains at ``lr * decay**(top - depth)``: the lower layers,
+    which hold general language knowledge, move less than the top ones (Howard & Ruder 2018; Sun et al.
+    2019 for BERT text classification).
+    """
+    named = [(name, param) for name, param in model.named_parameters() if param.requires_grad]
+    depths = [_LAYER.search(name) for name, _ in named]
+    n_layers = max((int(m.group(1)) + 1 for m in depths if m), default=0)
+    groups: dict[tuple[bool, bool, int], list] = {}
+    for name, param in named:
         is_head = name.startswith(("classifier", "pooler")) or ".pooler." in name
         no_decay = param.ndim < 2
-        groups.setdefault((is_head, no_decay), []).append(param)
+        depth = 0 if is_head else _depth(name, n_layers)
+        groups.setdefault((is_head, no_decay, depth), []).append(param)
     param_groups = []
-    for (is_head, no_decay), params in groups.items():
-        lr = config.head_lr if (is_head and config.head_lr) else config.lr
+    for (is_head, no_decay, depth), params in groups.items():
+        if is_head:
+            lr = config.head_lr or config.lr
+        else:
+            lr = config.lr * config.layer_lr_decay ** (n_layers - depth) if depth <= n_layers else config.lr
         param_groups.append({"params": params, "lr": lr, "weight_decay": 0.0 if no_decay else config.weight_decay})
     return torch.optim.AdamW(param_groups)
 
@@ -176,8 +221,12 @@ def train(
     train_data: LabeledData,
     dev_data: LabeledData | None = None,
     progress: bool = True,
+    selection: Selection | None = None,
 ) -> TrainResult:
-    """Fine-tune ``config.model`` on ``train_data``; evaluate on ``dev_data`` each epoch; calibrate; save."""
+    """Fine-tune ``config.model`` on ``train_data``; evaluate on ``dev_data`` each epoch; calibrate; save.
+
+    ``selection`` chooses the best epoch (default: thresholded macro-F1 over all labels, see ``Selection``).
+    """
     start = time.perf_counter()
     dist = distributed.setup()
     configure_threads(config.num_threads or (dist.default_threads() if dist.enabled else None))
@@ -190,8 +239,9 @@ def train(
     if config.resume and not resuming:
         log.info("no checkpoint in %s: starting from the beginning", checkpoint)
     if not config.resume and (checkpoint / "state.json").is_file():
-        done = _load_state(checkpoint).epochs_done
-        if done < config.epochs:
+        previous = _load_state(checkpoint)
+        done = previous.epochs_done
+        if done < config.epochs and not previous.stopped_early:
             raise ValueError(
                 f"{out} holds an unfinished run ({done} of its epochs done): pass --resume to continue it, "
                 "or choose another output directory"
@@ -233,7 +283,7 @@ def train(
     train_encoded = encoder.encode(train_data.examples)
     targets = torch.from_numpy(train_data.targets(soft=config.soft_targets, threshold=config.label_threshold))
     hard = train_data.targets(soft=False, threshold=config.label_threshold)
-    loss_fn = MultiLabelLoss(positive_class_weights(hard, config.pos_weight))
+    loss_fn = _loss(config, labels, hard)
     dev_encoded = encoder.encode(dev_data.examples) if dev_data is not None else []
     dev_true = dev_data.targets(soft=False, threshold=config.label_threshold) if dev_data is not None else None
 
@@ -258,7 +308,8 @@ def train(
     trained = dist.wrap(model)  # DDP under a launcher (same module, gradients all-reduced); else the model itself
     best_scores: np.ndarray | None = None
     lengths = [len(item) for item in train_encoded]
-    for epoch in range(state.epochs_done, config.epochs):
+    select_name = selection.name if selection is not None else "macro_f1"
+    for epoch in range(state.epochs_done, config.epochs if not state.stopped_early else state.epochs_done):
         epoch_start = time.perf_counter()
         batches = length_grouped_batches(lengths, config.batch_size, seed=config.seed + epoch)
         mean_loss = _train_epoch(
@@ -285,11 +336,15 @@ def train(
         improved = True
         if dev_encoded and (config.eval_every_epoch or epoch + 1 == config.epochs):
             scores = _score_dev(model, encoder, dev_encoded, config, bf16, dist)
-            threshold, macro = best_global_threshold(dev_true, scores)
-            record.update({"dev_macro_f1": macro, "dev_threshold": threshold})
-            improved = macro > state.best_score
+            if selection is None:
+                threshold, value = best_global_threshold(dev_true, scores)
+                record.update({"dev_macro_f1": value, "dev_threshold": threshold})
+            else:
+                value = float(selection.score(scores))
+                record[f"dev_{selection.name}"] = value
+            improved = value > state.best_score
             if improved:
-                state.best_score, state.best_epoch, best_scores = macro, epoch + 1, scores
+                state.best_score, state.best_epoch, best_scores = value, epoch + 1, scores
         elif not dev_encoded:
             state.best_epoch = epoch + 1
         if improved and dist.is_main:
@@ -297,12 +352,22 @@ def train(
         state.epochs_done = epoch + 1
         state.history.append(record)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
+        patience = config.early_stopping
+        if patience and state.best_epoch is not None and epoch + 1 < config.epochs:
+            if epoch + 1 - state.best_epoch >= patience:
+                state.stopped_early = True  # every rank sees the same gathered dev scores: all stop together
+                log.info(
+                    "early stop after epoch %d: dev %s has not improved for %d epoch(s) (best: epoch %d, %.4f)",
+                    epoch + 1, select_name, patience, state.best_epoch, state.best_score,
+                )  # fmt: skip
         dist.check_in_step(model, f"epoch {epoch + 1}")
         if dist.is_main:
             _save_checkpoint(checkpoint, model, tokenizer, optimizer, scheduler, state, config, amp)
         dist.barrier()  # the other ranks go on (or read the saved model) only once rank 0 has written it
+        if state.stopped_early:
+            break
 
-    policy, dev_metrics = _calibrate(
+    policy, dev_metrics, best_scores = _calibrate(
         config,
         labels,
         out,
@@ -327,6 +392,9 @@ def train(
         epochs_run=state.epochs_done,
         best_epoch=state.best_epoch,
         history=state.history,
+        selection_metric=select_name,
+        stopped_early=state.stopped_early,
+        dev_scores=best_scores,
     )
     summary = {key: value for key, value in result.to_dict().items() if key != "dev_metrics"}
     if dev_metrics:
@@ -338,6 +406,24 @@ def train(
         write_model_card(out, config, result, train_data, dev_data)
     dist.close()
     return result
+
+
+def _loss(config: TrainConfig, labels: list[str], hard: np.ndarray):
+    """The training loss the config asks for; softmax needs one positive label per row among its columns."""
+    if config.loss == "bce":
+        return MultiLabelLoss(positive_class_weights(hard, config.pos_weight))
+    names = config.loss_labels or labels
+    unknown = [name for name in names if name not in labels]
+    if unknown:
+        raise ValueError(f"loss_labels {unknown} are not among the model's labels")
+    columns = [labels.index(name) for name in names]
+    missing = int((hard[:, columns].sum(axis=1) == 0).sum())
+    if missing:
+        raise ValueError(
+            f"the softmax loss needs one label per example among {names}; {missing} training rows have none "
+            "(use loss: bce for multi-label data)"
+        )
+    return SoftmaxLoss(columns)
 
 
 def _checkpoint_activations(model) -> None:
@@ -424,11 +510,11 @@ def _calibrate(config, labels, out, encoder, dev_encoded, dev_true, best_scores,
         if kind == "per_class":
             raise ValueError("per-class thresholds need dev data to be chosen on")
         log.warning("no dev data: decision policy %s with threshold 0.5 (not calibrated)", kind)
-        return ThresholdPolicy(kind=kind, global_threshold=0.5, label_names=labels), None
+        return ThresholdPolicy(kind=kind, global_threshold=0.5, label_names=labels), None, None
     if best_scores is None:  # resumed after the best epoch: score dev with the saved best model
         model = build_model(str(out), labels, config, resuming=True).to(device)
         best_scores = _score_dev(model, encoder, dev_encoded, config, bf16, dist or distributed.Dist(device=device))
     policy = choose_policy(dev_true, best_scores, labels, config.threshold_policy, multi_label, seed=config.seed)
     metrics = multilabel_report(dev_true, policy.apply(best_scores), labels)
     metrics["policy"] = policy.kind
-    return policy, metrics
+    return policy, metrics, best_scores
