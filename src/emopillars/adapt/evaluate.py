@@ -29,9 +29,8 @@ from emopillars.taxonomy import LABELS
 
 def require_finished_model(model_dir: str | Path) -> Path:
     """The model folder, or a clear error when it is not a finished model written by emopillars."""
-    from emopillars.training.config import CONFIG_FILE
-
     from emopillars.inference.loading import ONNX_FILE, check_model_dir
+    from emopillars.training.config import CONFIG_FILE
 
     path = Path(model_dir)
     if not path.is_dir():
