@@ -1,8 +1,8 @@
 """Dataset-report benchmark: wall time of ``emopillars inspect`` on ~10K records, and the report's statistics
 beside the paper's on a real-teacher run.
 
-    python benchmarks/inspect.py --real runs/neutral-base                     # time + statistics table
-    python benchmarks/inspect.py --real runs/neutral-base --neutral-after runs/neutral-topics \
+    python benchmarks/data_report.py --real runs/neutral-base                     # time + statistics table
+    python benchmarks/data_report.py --real runs/neutral-base --neutral-after runs/neutral-topics \
         --markdown BENCHMARKS.md                                              # + neutral diversity before/after
 
 1. **Wall time.** A synthesis run against the zero-latency stub server (``emopillars.testing``; a
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.neutral_after:
         reports[args.after_name] = statistics(Path(args.neutral_after))
     pairs = paired(Path(args.real), Path(args.neutral_after)) if args.real and args.neutral_after else None
-    command = "python benchmarks/inspect.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python benchmarks/data_report.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = markdown(timing, reports, command.strip(), args.note, pairs)
     print(text)
     if args.markdown:
