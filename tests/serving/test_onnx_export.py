@@ -106,6 +106,13 @@ def test_export_cli_writes_a_card_and_refuses_to_overwrite(tiny_model, tmp_path)
     assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_export_creates_missing_parent_folders(tiny_model, tmp_path):
+    out = tmp_path / "not" / "yet" / "there"  # the staging folder used to land in /tmp and the rename failed
+    result = cli("export", "--model", str(tiny_model), "--onnx", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert (out / "model.onnx").is_file() and not list(out.parent.glob(".there.*"))
+
+
 def test_a_damaged_onnx_file_is_a_clear_error(tiny_onnx, tmp_path):
     import shutil
 

@@ -91,7 +91,8 @@ def export_onnx(
     with torch.inference_mode():
         reference = model(**{k: torch.from_numpy(v) for k, v in sample.items()}).logits.float().numpy()
 
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else None))
+    out.parent.mkdir(parents=True, exist_ok=True)  # the staging folder sits beside out: one rename ends it
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         raw = staging / "raw.onnx"
         _torch_export(model, sample, raw)
