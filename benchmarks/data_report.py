@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# This file is named inspect.py: run as a script, its folder would shadow the standard library's inspect.
+# Scripts here once had stdlib names (inspect.py): keep this folder off the path when run as a script.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import argparse  # noqa: E402
@@ -55,10 +55,8 @@ SECTION = "## Dataset report (`emopillars inspect`)"
 
 
 def start_stub():
-    try:
-        from emopillars.testing import start_stub_server
-    except ImportError:  # before the stub moved to emopillars.testing
-        from emopillars.synth.stub_server import start_stub_server
+    from emopillars.testing.stub_server import start_stub_server
+
     return start_stub_server()
 
 
@@ -135,7 +133,12 @@ def statistics(run_dir: Path) -> dict:
 def per_character_within(run_dir: Path, embedder: Embedder) -> dict[str, float]:
     """Character id -> mean cosine similarity among its utterances asked to be neutral (2+ of them), as the
     teacher generated them (before the duplicate filters, which drop a character's repeated thought)."""
-    generated = load_source(run_dir).generated or []
+    return character_within(load_source(run_dir).generated or [], embedder)
+
+
+def character_within(generated, embedder: Embedder) -> dict[str, float]:
+    """:func:`per_character_within` on records already read (e.g. ``source.read_generated`` of a run that has
+    no dataset yet)."""
     records = [r for r in generated if r.actor_id and r.requested_emotion == "neutral"]
     by_actor: dict[str, list[str]] = {}
     for record in records:
@@ -149,7 +152,11 @@ def per_character_within(run_dir: Path, embedder: Embedder) -> dict[str, float]:
 
 def paired(before: Path, after: Path) -> dict:
     embedder = Embedder()
-    a, b = per_character_within(before, embedder), per_character_within(after, embedder)
+    return paired_within(per_character_within(before, embedder), per_character_within(after, embedder))
+
+
+def paired_within(a: dict[str, float], b: dict[str, float]) -> dict:
+    """Mean within-character similarity before (``a``) and after (``b``) on the characters both have."""
     common = sorted(set(a) & set(b))
     diffs = [b[c] - a[c] for c in common]
     return {
@@ -268,10 +275,10 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this benchmark's section in ``path`` (or append it)."""
+def write_section(path: Path, text: str, section: str = SECTION) -> None:
+    """Replace a benchmark's section (default this one's) in ``path`` (or append it)."""
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(re.escape(section) + r".*?(?=^## |\Z)", re.S | re.M)
     new = pattern.sub(lambda _: text, old, count=1) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
     path.write_text(new, encoding="utf-8")
 
