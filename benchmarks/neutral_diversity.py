@@ -161,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", action="append", default=[], help="a line for the section (repeatable)")
     args = parser.parse_args(argv)
     embedder = Embedder()
-    runs = {args.before_name: measure(Path(args.before), embedder), args.after_name: measure(Path(args.after), embedder)}
+    runs = {
+        args.before_name: measure(Path(args.before), embedder),
+        args.after_name: measure(Path(args.after), embedder),
+    }
     before, after = runs.values()
     if {r.actor_id for r in before["records"]} != {r.actor_id for r in after["records"]}:
         print("warning: the two runs do not hold the same characters; the paired figures use the common ones")
