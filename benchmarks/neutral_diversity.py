@@ -132,22 +132,17 @@ def markdown(runs: dict[str, dict], pairs: dict, command: str, notes: list[str])
 
 
 def _example(runs: dict[str, dict]) -> list[str]:
-    """The neutral utterances of the first character both runs have, side by side."""
-    by_run = []
-    for run in runs.values():
-        texts: dict[str, list[str]] = {}
-        for r in run["records"]:
-            if r.actor_id and r.requested_emotion == "neutral":
-                texts.setdefault(r.actor_id, []).append(r.text)
-        by_run.append(texts)
-    common = [a for a in by_run[0] if all(a in t for t in by_run[1:])]
+    """The neutral utterances of the character whose within-character similarity dropped most, side by side."""
+    before, after = runs.values()
+    common = [a for a in before["within"] if a in after["within"]]
     if not common:
         return []
-    actor = common[0]
-    name = next(r.actor for r in next(iter(runs.values()))["records"] if r.actor_id == actor)
-    lines = [f"Example, {name} ({actor}), the utterances asked to be neutral:", ""]
-    for run_name, texts in zip(runs, by_run, strict=True):
-        lines.append(f"- {run_name}: " + " / ".join(repr(t) for t in texts[actor]))
+    actor = min(common, key=lambda a: after["within"][a] - before["within"][a])
+    name = next(r.actor for r in before["records"] if r.actor_id == actor)
+    lines = [f"Example, the character whose similarity dropped most: {name} ({actor}), asked to be neutral:", ""]
+    for run_name, run in runs.items():
+        texts = [r.text for r in run["records"] if r.actor_id == actor and r.requested_emotion == "neutral"]
+        lines.append(f"- {run_name} ({run['within'][actor]:.3f}): " + " / ".join(repr(t) for t in texts))
     return lines + [""]
 
 
