@@ -155,6 +155,9 @@ def paired(before: Path, after: Path) -> dict:
     return paired_within(per_character_within(before, embedder), per_character_within(after, embedder))
 
 
+TIE = 1e-6  # identical texts embed to cosine 1 +- rounding: a change this small is no change
+
+
 def paired_within(a: dict[str, float], b: dict[str, float]) -> dict:
     """Mean within-character similarity before (``a``) and after (``b``) on the characters both have."""
     common = sorted(set(a) & set(b))
@@ -163,7 +166,8 @@ def paired_within(a: dict[str, float], b: dict[str, float]) -> dict:
         "characters": len(common),
         "before": float(np.mean([a[c] for c in common])) if common else None,
         "after": float(np.mean([b[c] for c in common])) if common else None,
-        "lower_after": sum(d < 0 for d in diffs),
+        "lower_after": sum(d < -TIE for d in diffs),
+        "unchanged": sum(abs(d) <= TIE for d in diffs),
         "mean_change": float(np.mean(diffs)) if diffs else None,
     }
 

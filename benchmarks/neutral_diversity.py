@@ -122,7 +122,7 @@ def markdown(runs: dict[str, dict], pairs: dict, command: str, notes: list[str])
         f"Paired, the same {pairs['characters']} characters (each one's utterances asked to be neutral): mean "
         f"within-character similarity {data_report.fmt(pairs['before'])} ({names[0]}) -> "
         f"{data_report.fmt(pairs['after'])} ({names[-1]}), mean change {data_report.fmt(pairs['mean_change'])}; "
-        f"lower for {pairs['lower_after']} of {pairs['characters']} characters.",
+        f"lower for {pairs['lower_after']} of {pairs['characters']} characters, unchanged for {pairs['unchanged']}.",
         "",
     ]
     example = _example(runs)

@@ -93,7 +93,7 @@ def test_before_after_from_the_utterances_step(module, tmp_path, capsys):
     }
     within_before, within_after, paper = table["asked neutral: similarity within one character"]
     assert float(within_before) == pytest.approx(1.0) and float(within_after) < 1.0 and paper.startswith("0.30")
-    assert "lower for 1 of 2 characters" in text
+    assert "lower for 1 of 2 characters, unchanged for 1." in text
     assert "A (a), asked to be neutral" in text  # the character whose similarity dropped
     assert "warning" not in capsys.readouterr().out
 
