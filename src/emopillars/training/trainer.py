@@ -304,7 +304,8 @@ def train(
         state = _load_state(checkpoint)
         log.info("resumed from %s after epoch %d", checkpoint, state.epochs_done)
 
-    out.mkdir(parents=True, exist_ok=True)
+    if dist.is_main:  # one writer: the other ranks never touch the output folder
+        out.mkdir(parents=True, exist_ok=True)
     trained = dist.wrap(model)  # DDP under a launcher (same module, gradients all-reduced); else the model itself
     best_scores: np.ndarray | None = None
     lengths = [len(item) for item in train_encoded]
