@@ -133,7 +133,9 @@ def test_teacher_audit_without_options_resolves_to_auditconfig_defaults_field_by
     assert given_config.n is None and given_config.samples == 2 and given_config.seed == 4
 
 
-@pytest.mark.parametrize("command", [["synthesize"], ["teacher", "audit"]])
+@pytest.mark.parametrize(
+    "command", [["synthesize"], ["teacher", "audit"], ["serve"], ["inspect"], ["annotate", "export"]]
+)
 def test_commands_built_on_a_library_config_carry_no_default_of_their_own(command):
     parser = build_parser()
     for name in command:
@@ -142,3 +144,17 @@ def test_commands_built_on_a_library_config_carry_no_default_of_their_own(comman
         if isinstance(action, argparse._HelpAction) or action.dest == "func":
             continue
         assert action.default in (None, False), (command, action.dest, action.default)
+
+
+def test_serve_and_inspect_without_options_resolve_to_the_library_defaults():
+    from emopillars.cli import serve as serve_cli
+    from emopillars.serving.app import ServeSettings
+
+    args = build_parser().parse_args(["serve", "--model", "m"])
+    assert serve_cli.build_settings(args) == ServeSettings()
+    args = build_parser().parse_args(["serve", "--model", "m", "--max-batch", "8", "--max-wait-ms", "1"])
+    assert serve_cli.build_settings(args) == ServeSettings(max_batch=8, batch_size=8, max_wait_ms=1.0)
+    assert (
+        given(build_parser().parse_args(["inspect", "data.jsonl"]), ["embed_model", "near_dup_threshold", "seed"])
+        == {}
+    )
