@@ -231,6 +231,32 @@ class Engine:
         stats.probe_s += time.perf_counter() - started
         return bytes(out), complete
 
+    def _forced_prefix(self, grammar, text: bytearray, enums, stats: DecodeStats) -> tuple[bytes, bool]:
+        """The part of the forced text to append without asking the model; it is accepted into ``grammar``.
+
+        The forced text is probed on a copy of the grammar. Its last token is left to the model (unless the
+        answer is then complete, or the text opens an enum value, which enum scoring decides): the model may
+        write that text merged with what follows in one token, and does not continue the same way after a
+        token boundary it would not have made. Forcing ``}`` alone after an array item's closing quote, where
+        the model writes ``"},`` or ``},``, made small models close the array after one item (``}]}``) --
+        one utterance per character instead of ten.
+        """
+        probe = self._lc.llama_sampler_clone(grammar)
+        try:
+            forced, complete = self._forced(probe, stats)
+        finally:
+            self._lc.llama_sampler_free(probe)
+        if not forced:
+            return forced, complete
+        if not complete and not (
+            self.enum_scoring and self._enum_key(text + forced, enums or {}) is not None
+        ):
+            tokens = self._tokens_for(forced)
+            forced = b"".join(self.piece(t) for t in tokens[:-1])
+        for byte in forced:
+            self._lc.llama_sampler_accept(grammar, self._byte_token[byte])
+        return forced, complete
+
     def _tokens_for(self, text: bytes) -> list[int]:
         """The model's tokens for forced text; byte tokens when its tokenizer would change the text."""
         tokens = self.tokenize(text)
@@ -488,7 +514,7 @@ class Engine:
         try:
             while finish is None:
                 if grammar is not None and self.jump_forward:
-                    forced, complete = self._forced(grammar, stats)
+                    forced, complete = self._forced_prefix(grammar, text, enums, stats)
                     if forced:
                         tokens = self._tokens_for(forced)[: params.max_tokens - len(generated)]
                         pending += tokens
