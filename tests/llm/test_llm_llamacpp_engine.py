@@ -158,3 +158,41 @@ def test_enum_values_are_scored_by_their_whole_probability(backends):
                 total += float(_log_softmax(row)[tokens[depth]])
             engine._truncate(base)
         assert score == pytest.approx(total, abs=0.05)
+
+
+ITEMS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "emotion": {"type": "string", "enum": ["joy", "sadness", "anger", "fear", "neutral"]},
+                    "text": {"type": "string", "maxLength": 60},
+                },
+            },
+            "maxItems": 5,
+        }
+    },
+}
+
+
+def test_jump_forward_does_not_cut_an_array_after_one_item(backends):
+    """Regression: jump-forward appended the ``}`` that closes an item as a token of its own, where the model
+    writes ``"},`` or ``},``; after that boundary it closed the array (``]}``): one item instead of four (one
+    utterance per character instead of ten in the synthesis). The fast engine must write as many items as the
+    stock path."""
+    stock, _, fast = backends
+    prompt = (
+        "Write 4 short thoughts of a cook who burnt the cake, for the emotions anger, sadness, joy, neutral. "
+        'Answer in JSON: {"items": [{"emotion": "...", "text": "..."}, ...]}'
+    )
+    system = "You write short thoughts. Answer with one JSON object and nothing else."
+    params = SamplingParams(max_tokens=120, repetition_penalty=1.03)
+    request = ChatRequest.from_prompt(prompt, system, params=params, schema=ITEMS_SCHEMA)
+    want = json.loads(stock._complete_sync(request).text)["items"]
+    got = json.loads(fast._complete_sync(request).text)["items"]
+    assert len(want) == 4
+    assert len(got) >= len(want)
+    assert [item["emotion"] for item in got[: len(want)]] == [item["emotion"] for item in want]
