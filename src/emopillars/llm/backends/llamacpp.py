@@ -115,7 +115,9 @@ class LlamaCppBackend(Backend):
         self.path = path
         # The decoding options that change answers are part of the model id, and so of the answer cache's key:
         # an answer decoded token by token is never served for a request that asks for enum scoring.
-        decoding = [name for name, on in (("sep", fixed_separators), ("jf", jump_forward), ("enum", enum_scoring))
+        # "jf2": jump-forward leaves the last forced token to the model; answers cached by the first version (which
+        # cut arrays after one item) are not served again.
+        decoding = [name for name, on in (("sep", fixed_separators), ("jf2", jump_forward), ("enum", enum_scoring))
                     if on and engine == "fast"]  # fmt: skip
         self.model_id = (model_id or f"llamacpp:{path.name}:{path.stat().st_size}") + (
             "+" + ",".join(decoding) if decoding else ""
