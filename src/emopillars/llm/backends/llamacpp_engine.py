@@ -248,9 +248,7 @@ class Engine:
             self._lc.llama_sampler_free(probe)
         if not forced:
             return forced, complete
-        if not complete and not (
-            self.enum_scoring and self._enum_key(text + forced, enums or {}) is not None
-        ):
+        if not complete and not (self.enum_scoring and self._enum_key(text + forced, enums or {}) is not None):
             tokens = self._tokens_for(forced)
             forced = b"".join(self.piece(t) for t in tokens[:-1])
         for byte in forced:
