@@ -12,7 +12,10 @@ answers; see ``benchmarks/teacher_speed.py`` and BENCHMARKS.md "Synthesis"):
    "``, ``", "level": ``). Where the grammar allows exactly one next character (probed against the
    single-byte tokens), that text is appended without asking the model, and its tokens are evaluated in one
    batch with the next step (a batch costs far less per token than one decode step). An answer ends as soon
-   as the grammar is complete.
+   as the grammar is complete. The last token of a forced text is left to the model (except where the text
+   opens an enum value, or completes the answer): the model may write it merged with what follows (``"},``),
+   and after a token boundary it would not have made it continues differently -- forcing ``}`` alone after
+   an array item made the models close the array after one item.
 3. **Prompt-lookup drafts.** With greedy decoding, when the last tokens also occur earlier in the prompt or
    answer (copying a context to clean it, names from the story), the tokens that followed them there are
    proposed as a draft, evaluated in the same batch, and kept for as long as they are what the model would
