@@ -42,6 +42,11 @@ from ray_overhead import replace_section  # noqa: E402
 REPO = HERE.parent
 SECTION = "## Faults and bad input"
 HALVES = ("server", "inputs")
+SERVER_NOTE = (
+    "Rows dropped in a fault case are answers still unusable after the client's retries (cut, empty, null): "
+    "recorded as final drops by reason in the manifest (`ErrorKind.ANSWER`), so the rerun does not redo them; "
+    "which case loses a row varies from run to run with the order in which retries meet the every-Nth fault."
+)
 QUICK_SERVER_CASES = ["500", "401", "truncated-json"]
 QUICK_INPUT_COMMANDS = ["synthesize"]  # the only command whose cases need no trained model
 
@@ -132,6 +137,8 @@ def section(command: str, started: datetime, seconds: float, results: dict) -> s
             f"### Server faults ({server['summary']['cases']} cases, `benchmarks/faults_server.py`)",
             "",
             faults_server.table(server["rows"]),
+            "",
+            SERVER_NOTE,
             "",
         ]
     if inputs:
