@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# This file is named inspect.py: run as a script, its folder would shadow the standard library's inspect.
+# Scripts here once had stdlib names (inspect.py): keep this folder off the path when run as a script.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import argparse  # noqa: E402
@@ -55,10 +55,8 @@ SECTION = "## Dataset report (`emopillars inspect`)"
 
 
 def start_stub():
-    try:
-        from emopillars.testing import start_stub_server
-    except ImportError:  # before the stub moved to emopillars.testing
-        from emopillars.synth.stub_server import start_stub_server
+    from emopillars.testing.stub_server import start_stub_server
+
     return start_stub_server()
 
 
@@ -125,6 +123,7 @@ def wall_time(run_dir: Path, work: Path) -> dict:
         "closed_s": closed_s,
         "brute_s": brute_s,
         "pairs": len(chosen) * (len(chosen) - 1) // 2,
+        "report": report_embed,
     }
 
 
@@ -135,7 +134,12 @@ def statistics(run_dir: Path) -> dict:
 def per_character_within(run_dir: Path, embedder: Embedder) -> dict[str, float]:
     """Character id -> mean cosine similarity among its utterances asked to be neutral (2+ of them), as the
     teacher generated them (before the duplicate filters, which drop a character's repeated thought)."""
-    generated = load_source(run_dir).generated or []
+    return character_within(load_source(run_dir).generated or [], embedder)
+
+
+def character_within(generated, embedder: Embedder) -> dict[str, float]:
+    """:func:`per_character_within` on records already read (e.g. ``source.read_generated`` of a run that has
+    no dataset yet)."""
     records = [r for r in generated if r.actor_id and r.requested_emotion == "neutral"]
     by_actor: dict[str, list[str]] = {}
     for record in records:
@@ -149,14 +153,22 @@ def per_character_within(run_dir: Path, embedder: Embedder) -> dict[str, float]:
 
 def paired(before: Path, after: Path) -> dict:
     embedder = Embedder()
-    a, b = per_character_within(before, embedder), per_character_within(after, embedder)
+    return paired_within(per_character_within(before, embedder), per_character_within(after, embedder))
+
+
+TIE = 1e-6  # identical texts embed to cosine 1 +- rounding: a change this small is no change
+
+
+def paired_within(a: dict[str, float], b: dict[str, float]) -> dict:
+    """Mean within-character similarity before (``a``) and after (``b``) on the characters both have."""
     common = sorted(set(a) & set(b))
     diffs = [b[c] - a[c] for c in common]
     return {
         "characters": len(common),
         "before": float(np.mean([a[c] for c in common])) if common else None,
         "after": float(np.mean([b[c] for c in common])) if common else None,
-        "lower_after": sum(d < 0 for d in diffs),
+        "lower_after": sum(d < -TIE for d in diffs),
+        "unchanged": sum(abs(d) <= TIE for d in diffs),
         "mean_change": float(np.mean(diffs)) if diffs else None,
     }
 
@@ -253,7 +265,11 @@ def markdown(
             "",
         ]
     if reports:
-        lines += ["Statistics (`inspect`, every text embedded) beside the paper's:", ""]
+        lines += [
+            "Statistics (`inspect`) beside the paper's (`--real` runs: every text embedded; the `--stub-stats` "
+            "column: at most 2,000 texts per similarity measure, as `inspect` by default):",
+            "",
+        ]
         lines += stats_rows(reports) + [""]
     if pairs:
         names = list(reports)
@@ -268,10 +284,10 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this benchmark's section in ``path`` (or append it)."""
+def write_section(path: Path, text: str, section: str = SECTION) -> None:
+    """Replace a benchmark's section (default this one's) in ``path`` (or append it)."""
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(re.escape(section) + r".*?(?=^## |\Z)", re.S | re.M)
     new = pattern.sub(lambda _: text, old, count=1) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
     path.write_text(new, encoding="utf-8")
 
@@ -281,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plots", type=int, default=1000, help="plots of the stub-server run (~10 records each)")
     parser.add_argument("--stub-run", help="reuse this stub-server synthesis folder instead of making one")
     parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument(
+        "--stub-stats",
+        metavar="NAME",
+        help="also put the timed stub run's report (default embed limit) in the statistics table as column NAME",
+    )
     parser.add_argument("--real", help="a real-teacher synthesis folder for the statistics table")
     parser.add_argument("--real-name", default="before", help="column name of --real")
     parser.add_argument("--neutral-after", help="the same plots made with the neutral-diversity option")
@@ -298,10 +319,12 @@ def main(argv: list[str] | None = None) -> int:
                 run_dir, made_s = timed(lambda: stub_run(work / "run", args.plots))
                 print(f"  done in {made_s:.1f} s", flush=True)
             timing = wall_time(run_dir, work)
-            print(timing, flush=True)
+            print({k: v for k, v in timing.items() if k != "report"}, flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     reports: dict[str, dict] = {}
+    if args.stub_stats and timing:
+        reports[args.stub_stats] = timing["report"]
     if args.real:
         reports[args.real_name] = statistics(Path(args.real))
     if args.neutral_after:

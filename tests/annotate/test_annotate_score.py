@@ -45,12 +45,22 @@ def test_export_fill_score_round_trip(dataset_file, tmp_path):
     pair = report["agreement"]["cohen"]["pairs"]["A1|A2"]
     assert pair["annotators"] == ["A1", "A2"]
     assert pair["pooled"] == pytest.approx(cohen_kappa_score(flat["A1"], flat["A2"]))
-    assert -1 <= report["agreement"]["fleiss"]["pooled"] <= 1
+    assert report["agreement"]["fleiss"]["pooled"] == pytest.approx(_fleiss([flat[n] for n in ("A1", "A2", "A3")]))
     assert report["paper"][0]["paper"] == 0.365
     written = write_score_report(report, tmp_path / "score")
     assert json.loads(written["json"].read_text())["scored_items"] == 20
     md = written["markdown"].read_text()
     assert "0.365" in md and "Fleiss" in md and "| joy |" in md
+
+
+def _fleiss(decisions: list[list[int]]) -> float:
+    """Fleiss' kappa of 0/1 decisions (one list per annotator), written out from its definition (Fleiss 1971)."""
+    raters, units = len(decisions), len(decisions[0])
+    yes = [sum(d[u] for d in decisions) for u in range(units)]
+    agreement = [(y * y + (raters - y) ** 2 - raters) / (raters * (raters - 1)) for y in yes]
+    p_yes = sum(yes) / (units * raters)
+    chance = p_yes**2 + (1 - p_yes) ** 2
+    return (sum(agreement) / units - chance) / (1 - chance)
 
 
 def test_perfect_annotators_agree_with_kappa_one(dataset_file, tmp_path):

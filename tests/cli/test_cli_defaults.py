@@ -89,3 +89,72 @@ def test_help_shows_the_library_default(command, needle, capsys):
         main(command)
     assert exit_info.value.code == 0
     assert needle in " ".join(capsys.readouterr().out.split())
+
+
+def test_synthesize_without_options_resolves_to_synthesisconfig_defaults_field_by_field():
+    from emopillars.cli import synthesize as synthesize_cli
+    from emopillars.synth import SynthesisConfig
+
+    args = build_parser().parse_args(["synthesize", "--corpus", "plots.jsonl", "--out", "run"])
+    resolved = synthesize_cli.build_config(args)
+    expected = SynthesisConfig(corpus="plots.jsonl", out_dir="run")
+    for field in dataclasses.fields(SynthesisConfig):
+        assert getattr(resolved, field.name) == getattr(expected, field.name), field.name
+    assert synthesize_cli._engine(args) is None  # the local engine
+
+
+def test_synthesize_options_given_reach_the_config():
+    from emopillars.cli import synthesize as synthesize_cli
+
+    args = build_parser().parse_args(
+        ["synthesize", "--corpus", "c", "--out", "o", "--seed", "5", "--context-fraction", "0.5", "--batch-size", "8",
+         "--label-llm", "openai:http://h:1/v1#m", "--label-samples", "3", "--schedule", "plain",
+         "--max-tokens", "labels=80", "--format", "csv"]
+    )  # fmt: skip
+    config = synthesize_cli.build_config(args)
+    assert (config.seed, config.context_fraction, config.batch_size) == (5, 0.5, 8)
+    assert config.label_llms == ["openai:http://h:1/v1#m"] and config.label_samples == 3
+    assert config.schedule == "plain" and config.max_tokens["labels"] == 80 and config.corpus_format == "csv"
+    assert set(synthesize_cli.CONFIG_OPTIONS.values()) <= {f.name for f in dataclasses.fields(type(config))}
+
+
+def test_teacher_audit_without_options_resolves_to_auditconfig_defaults_field_by_field():
+    from emopillars.cli import teacher as teacher_cli
+    from emopillars.teacher.audit import AuditConfig
+
+    parser = _subparsers(_subparsers(build_parser())["teacher"])["audit"]
+    args = parser.parse_args(["--out", "audit"])
+    resolved = teacher_cli.build_audit_config(args)
+    expected = AuditConfig(out_dir="audit")
+    for field in dataclasses.fields(AuditConfig):
+        assert getattr(resolved, field.name) == getattr(expected, field.name), field.name
+    args = parser.parse_args(["--out", "audit", "--n", "0", "--label-samples", "2", "--seed", "4"])
+    given_config = teacher_cli.build_audit_config(args)
+    assert given_config.n is None and given_config.samples == 2 and given_config.seed == 4
+
+
+@pytest.mark.parametrize(
+    "command", [["synthesize"], ["teacher", "audit"], ["serve"], ["inspect"], ["annotate", "export"]]
+)
+def test_commands_built_on_a_library_config_carry_no_default_of_their_own(command):
+    parser = build_parser()
+    for name in command:
+        parser = _subparsers(parser)[name]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction) or action.dest == "func":
+            continue
+        assert action.default in (None, False), (command, action.dest, action.default)
+
+
+def test_serve_and_inspect_without_options_resolve_to_the_library_defaults():
+    from emopillars.cli import serve as serve_cli
+    from emopillars.serving.app import ServeSettings
+
+    args = build_parser().parse_args(["serve", "--model", "m"])
+    assert serve_cli.build_settings(args) == ServeSettings()
+    args = build_parser().parse_args(["serve", "--model", "m", "--max-batch", "8", "--max-wait-ms", "1"])
+    assert serve_cli.build_settings(args) == ServeSettings(max_batch=8, batch_size=8, max_wait_ms=1.0)
+    assert (
+        given(build_parser().parse_args(["inspect", "data.jsonl"]), ["embed_model", "near_dup_threshold", "seed"])
+        == {}
+    )

@@ -15,13 +15,16 @@ import pytest
 from emopillars.llm import ChatRequest, ErrorKind, SamplingParams, load_llm
 from emopillars.llm.backends.openai_compat import OpenAICompatBackend, _retry_after_seconds
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
+ANSWER_MARGIN_S = 30.0
 
 SCHEMA = {"type": "object", "properties": {"echo": {"type": "string"}}, "required": ["echo"]}
 
 
 def _llm(server, tmp_path=None, **kw):
-    options = dict(timeout=2.0, http_retries=3, backoff_base=0.01, backoff_max=0.05, server="generic")
+    # The timeout is a margin, not a measurement: no test here waits for it to fire (the hanging ones release the
+    # server themselves), so it is long enough that a loaded machine never turns a slow answer into a retry.
+    options = dict(timeout=ANSWER_MARGIN_S, http_retries=3, backoff_base=0.01, backoff_max=0.05, server="generic")
     options.update(kw)
     cache = tmp_path is not None
     return load_llm(
@@ -209,7 +212,7 @@ def test_vllm_server_gets_guided_decoding_fields_fake_server(make_fake_server):
     new = make_fake_server(owned_by="vllm", version="0.11.0")
     old = make_fake_server(owned_by="vllm", version="0.6.3")
     for server, field in ((new, "structured_outputs"), (old, "guided_json")):
-        llm = load_llm(f"openai:{server.url}#fake-model", cache=False, timeout=2)
+        llm = load_llm(f"openai:{server.url}#fake-model", cache=False, timeout=ANSWER_MARGIN_S)
         [response] = llm.generate([_req("v")])
         llm.close()
         body = server.bodies[-1]
@@ -221,7 +224,7 @@ def test_vllm_server_gets_guided_decoding_fields_fake_server(make_fake_server):
 
 def test_llamacpp_server_gets_bounded_grammar_fake_server(make_fake_server):
     server = make_fake_server(owned_by="me")  # what llama_cpp.server reports
-    llm = load_llm(f"openai:{server.url}", cache=False, timeout=2, concurrency=4)
+    llm = load_llm(f"openai:{server.url}", cache=False, timeout=ANSWER_MARGIN_S, concurrency=4)
     responses = llm.generate([_req(f"g{i}") for i in range(4)])  # concurrent first requests wait for the probe
     llm.close()
     assert all(r.ok for r in responses) and llm.backend.model == "fake-model"  # model name read from /models

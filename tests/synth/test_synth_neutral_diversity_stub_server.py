@@ -49,6 +49,14 @@ def test_identity_leaves_the_option_out_while_off(tmp_path):
     assert SynthesisConfig.from_dict(on.to_dict()).neutral_diversity is True
 
 
+def test_identity_leaves_later_label_options_out_at_their_defaults(tmp_path):
+    plain = SynthesisConfig(corpus=str(DEMO), out_dir=str(tmp_path))
+    assert not {"label_samples", "label_temperature", "label_llms", "label_model"} & set(plain.identity())
+    sampled = SynthesisConfig(corpus=str(DEMO), out_dir=str(tmp_path), label_samples=3, label_temperature=0.7)
+    assert sampled.identity()["label_samples"] == 3 and sampled.identity()["label_temperature"] == 0.7
+    assert plain.identity() != sampled.identity()  # a changed label setup is still a different run
+
+
 class _Recorder:
     """The real client, recording the prompts it is given."""
 

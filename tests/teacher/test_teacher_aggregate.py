@@ -52,7 +52,9 @@ def test_rater_agreement_pairwise():
     assert pair["items"] == 3  # the item a failed is not compared
     assert pair["primary_agreement"] == pytest.approx(round(2 / 3, 4))
     assert pair["jaccard"] == pytest.approx(round((1 + 0.5 + 0) / 3, 4))
-    assert -1 <= pair["kappa"] <= 1 and out["mean_kappa"] == pair["kappa"]
+    # Cohen's kappa over the 3 items x 28 labels = 84 decisions: both positive 2 (joy, fear), a only 2 (anger,
+    # sadness), b only 1 (grief), both negative 79: po = 81/84, pe = (4*3 + 80*81)/84^2, kappa = 312/564.
+    assert pair["kappa"] == pytest.approx(round(312 / 564, 4)) and out["mean_kappa"] == pair["kappa"]
     identical = rater_agreement({"a": per_rater["b"], "b": per_rater["b"]})
     assert identical["pairs"][0]["kappa"] == 1.0 and identical["pairs"][0]["primary_agreement"] == 1.0
     none = rater_agreement({"a": [None], "b": [{"joy": 1.0}]})

@@ -27,6 +27,7 @@ from emopillars.adapt.tasks import TaskSpec
 from emopillars.data.example import LabeledData
 from emopillars.evaluation.decision import DecisionRule, class_prior, cross_fit, fit_rule, full_report
 from emopillars.evaluation.thresholds import ThresholdPolicy, best_global_threshold
+from emopillars.files import atomic_write_text
 
 ADAPTED_FILE = "adapted_task.json"
 VIEW_LABELS = {
@@ -239,8 +240,7 @@ def save_adapted(model_dir: str | Path, task: TaskSpec, head: HeadPolicy, decisi
         "decision": decision.to_dict(),
         "views": {name: {"label": v["label"], "metrics": v["metrics"], "n": v["n"]} for name, v in views.items()},
     }
-    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    return path
+    return atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
 def load_adapted(model_dir: str | Path) -> dict | None:

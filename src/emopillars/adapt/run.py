@@ -6,6 +6,11 @@ protocol decides the runs inside it (one for ``official``/``train_dev``, one per
 Each finished run writes ``run_K/metrics.json`` with a key of its settings, so an interrupted k-fold
 cell resumes at the first unfinished fold.
 
+Under ``torchrun`` (:mod:`emopillars.training.distributed`) every rank trains, but rank 0 alone scores the
+trained model and writes: ``task.yaml``, each run's key, model folder and ``metrics.json``, and
+``result.json``. The other ranks wait on a barrier and read the run's summary back from rank 0's
+``metrics.json``, so every rank returns the same result and no file is written twice.
+
 What is never done: choosing a threshold, an epoch or anything else on the set that is reported.
 ``official`` selects on dev and reports test; ``kfold`` selects on a dev carved from the training folds;
 ``train_dev`` reports dev: the plain argmax row selects nothing there, and a decision rule chosen on dev
@@ -32,6 +37,7 @@ from emopillars.adapt.heads import HeadPolicy, argmax_predictions
 from emopillars.adapt.tasks import TaskSpec, load_task
 from emopillars.data.example import LabeledData
 from emopillars.data.loaders import FORMATS, load, options_of, register_format
+from emopillars.files import atomic_write_text
 from emopillars.taxonomy import LABELS
 
 log = logging.getLogger("emopillars.adapt")
@@ -51,6 +57,7 @@ register_format("dialogue", load_dialogues)  # task format ``dialogue``: every t
 
 RESULT_FILE = "result.json"
 RUN_METRICS = "metrics.json"
+RUN_KEY = "run_key.txt"
 
 
 def stable_hash(value) -> str:
@@ -242,22 +249,25 @@ def _run_once(
     key: str,
     keep_model: bool,
     batch_size: int,
+    dist=None,
 ) -> dict:
     from emopillars.serving import EmotionClassifier
     from emopillars.training import TrainConfig, train
+    from emopillars.training.distributed import Dist
     from emopillars.training.model_card import record_evaluation
 
+    dist = dist or Dist()
     metrics_path = run_dir / RUN_METRICS
-    if metrics_path.is_file():
-        try:
-            saved = json.loads(metrics_path.read_text(encoding="utf-8"))
-            if saved.get("key") == key:
-                log.info("%s: finished earlier, reusing %s", run_dir.name, metrics_path)
-                return saved["summary"]
-        except (json.JSONDecodeError, KeyError):
-            log.warning("%s is unreadable; running again", metrics_path)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    resume = _prepare_model_dir(run_dir, key)
+    saved = _saved_summary(metrics_path, key)
+    if saved is not None:
+        log.info("%s: finished earlier, reusing %s", run_dir.name, metrics_path)
+        return saved
+    resume = _resumable(run_dir, key)  # decided by every rank on the same files, before rank 0 changes them
+    dist.barrier()
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _prepare_model_dir(run_dir, key, resume)
+    dist.barrier()
     train_data = subsample(data.train, settings.limit, seed)
     keep_head = head.kind == "keep" and start.is_checkpoint
     overrides = dict(settings.train)
@@ -281,6 +291,12 @@ def _run_once(
     started = time.perf_counter()
     result = train(config, head.to_model_data(train_data), model_select, selection=selection)
     train_s = time.perf_counter() - started
+    if not dist.is_main:  # rank 0 alone scores and writes; the summary is read back from its metrics.json
+        dist.barrier()
+        summary = _saved_summary(metrics_path, key)
+        if summary is None:
+            raise RuntimeError(f"rank 0 did not write {metrics_path}")
+        return summary
 
     started = time.perf_counter()
     classifier = EmotionClassifier.load(result.model_dir, bf16=settings.train.get("bf16"))
@@ -323,15 +339,16 @@ def _run_once(
         "history": getattr(result, "history", []),
         "thresholds": decision.summary(),
     }
-    metrics_path.write_text(
-        json.dumps({"key": key, "summary": summary}, indent=2, default=_json_default) + "\n", encoding="utf-8"
-    )
     if keep_model:
         shutil.rmtree(run_dir / "model" / "checkpoint", ignore_errors=True)  # resume state of a finished run
         save_adapted(run_dir / "model", task, head, decision, views)
         record_evaluation(run_dir / "model", task.name, data.report_name, summary["metrics"])
     else:
         shutil.rmtree(run_dir / "model", ignore_errors=True)
+    # written last: it marks the run finished (a rerun reuses it), and the other ranks read it back
+    saved_json = json.dumps({"key": key, "summary": summary}, indent=2, default=_json_default)
+    atomic_write_text(metrics_path, saved_json + "\n")
+    dist.barrier()
     log.info(
         "%s: %s", run_dir.name,
         "; ".join(
@@ -346,17 +363,32 @@ def _covers_all_columns(head: HeadPolicy) -> bool:
     return head.columns == list(range(len(head.model_labels))) and head.task_labels == head.model_labels
 
 
-def _prepare_model_dir(run_dir: Path, key: str) -> bool:
-    """Resume an interrupted training of the same run (same key) at its last epoch; otherwise start clean."""
-    key_file = run_dir / "run_key.txt"
-    model_dir = run_dir / "model"
+def _saved_summary(metrics_path: Path, key: str) -> dict | None:
+    """The summary of a run finished earlier with the same key (None: none, another key, or unreadable)."""
+    if not metrics_path.is_file():
+        return None
+    try:
+        saved = json.loads(metrics_path.read_text(encoding="utf-8"))
+        return saved["summary"] if saved.get("key") == key else None
+    except (json.JSONDecodeError, KeyError, TypeError):
+        log.warning("%s is unreadable; running again", metrics_path)
+        return None
+
+
+def _resumable(run_dir: Path, key: str) -> bool:
+    """True when ``run_dir`` holds an interrupted training of the same run (same key) to resume; reads only."""
+    key_file = run_dir / RUN_KEY
     same = key_file.is_file() and key_file.read_text(encoding="utf-8").strip() == key
-    if same and (model_dir / "checkpoint" / "state.json").is_file():
+    return same and (run_dir / "model" / "checkpoint" / "state.json").is_file()
+
+
+def _prepare_model_dir(run_dir: Path, key: str, resume: bool) -> None:
+    """Resume an interrupted training of the same run at its last epoch; otherwise start clean (rank 0 only)."""
+    if resume:
         log.info("%s: resuming the interrupted training", run_dir.name)
-        return True
-    shutil.rmtree(model_dir, ignore_errors=True)
-    key_file.write_text(key + "\n", encoding="utf-8")
-    return False
+        return
+    shutil.rmtree(run_dir / "model", ignore_errors=True)
+    atomic_write_text(run_dir / RUN_KEY, key + "\n")
 
 
 def _float_or_none(value) -> float | None:
@@ -505,9 +537,13 @@ def adapt(
     ``keep_models``: keep each run's fine-tuned model (default: yes for single-run protocols, no for k-fold,
     whose five models would only fill the disk).
     """
+    from emopillars.training.distributed import setup
+
     task = load_task(task) if isinstance(task, str) else task
+    dist = setup()  # under torchrun: joins the process group; rank 0 alone writes (see the module doc)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if dist.is_main:
+        out.mkdir(parents=True, exist_ok=True)
     start_point = resolve_start(start)
     policy = HeadPolicy.for_task(task, head)
     if policy.kind == "keep" and start_point.is_checkpoint and start_point.label_names not in (None, list(LABELS)):
@@ -524,7 +560,8 @@ def adapt(
         "seed": seed,
         "settings": settings.to_dict(),
     }
-    (out / "task.yaml").write_text(task.to_yaml(), encoding="utf-8")
+    if dist.is_main:
+        atomic_write_text(out / "task.yaml", task.to_yaml())
     started = time.perf_counter()
     runs_plan = plan_runs(task, seed)
     if keep_models is None:
@@ -538,7 +575,7 @@ def adapt(
         )  # fmt: skip
         key = stable_hash({**identity, "run": name})
         runs[name] = _run_once(
-            task, policy, start_point, data, settings, seed, out / name, key, keep_models, batch_size
+            task, policy, start_point, data, settings, seed, out / name, key, keep_models, batch_size, dist
         )
     result = {
         "task": task.name,
@@ -557,5 +594,6 @@ def adapt(
         "wall_s": round(time.perf_counter() - started, 1),
         "train_s": round(sum(run["train_s"] for run in runs.values()), 1),
     }
-    (out / RESULT_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if dist.is_main:
+        atomic_write_text(out / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     return result

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emopillars.adapt.run import PROFILES, adapt, describe_protocol, present_splits, resolve_settings, stable_hash
 from emopillars.adapt.tasks import TaskSpec, load_task, read_yaml_mapping
+from emopillars.files import atomic_write_text
 
 log = logging.getLogger("emopillars.adapt")
 
@@ -172,10 +173,13 @@ def source_fingerprint(source: str) -> str | None:
 class SuiteLog:
     """Append-only JSON lines of what the suite did, for people and for tests."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, enabled: bool = True):
         self.path = path
+        self.enabled = enabled  # False on the ranks other than 0 under torchrun: one writer
 
     def write(self, event: str, cell: Cell | None = None, **fields) -> None:
+        if not self.enabled:
+            return
         record = {"time": round(time.time(), 3), "event": event, **fields}
         if cell is not None:
             record["cell"] = cell.cell_id
@@ -238,9 +242,13 @@ def run_suite(
     profile = profile or suite.profile
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    from emopillars.training.distributed import launcher_world
+
+    main = launcher_world()[0] == 0  # under torchrun every rank trains each cell; rank 0 alone writes
     out = Path(out_dir or suite.out_dir)
-    (out / CELLS_DIR).mkdir(parents=True, exist_ok=True)
-    suite_log = SuiteLog(out / LOG_FILE)
+    if main:
+        (out / CELLS_DIR).mkdir(parents=True, exist_ok=True)
+    suite_log = SuiteLog(out / LOG_FILE, enabled=main)
     cells = plan_cells(suite, tasks)
     keys = {cell.cell_id: cell_key(cell, suite, profile) for cell in cells}
     suite_log.write("suite_start", suite=suite.name, profile=profile, cells=len(cells))
@@ -283,16 +291,17 @@ def run_suite(
                 bar.advance(f"{cell.cell_id} (failed)")
                 continue
             result.update({"start_name": cell.start.name, "role": cell.start.role, "cell": cell.cell_id})
-            cache.write_text(json.dumps({"key": keys[cell.cell_id], "result": result}, indent=2) + "\n")
+            if main:
+                atomic_write_text(cache, json.dumps({"key": keys[cell.cell_id], "result": result}, indent=2) + "\n")
             results[cell.cell_id] = result
             suite_log.write("done", cell, key=keys[cell.cell_id], wall_s=result["wall_s"])
             bar.advance(cell.cell_id)
-            write_results(out, suite, tasks, cells, results, failures, profile)
+            write_results(out, suite, tasks, cells, results, failures, profile, write=main)
             if on_cell_done:
                 on_cell_done(cell, result, False)
     finally:
         bar.close()
-    summary = write_results(out, suite, tasks, cells, results, failures, profile)
+    summary = write_results(out, suite, tasks, cells, results, failures, profile, write=main)
     suite_log.write("suite_done", done=len(results), failed=len(failures))
     return summary
 
@@ -475,7 +484,7 @@ def _per_class_table(task: TaskSpec, rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def write_results(out: Path, suite, tasks, cells, results, failures, profile) -> dict:
+def write_results(out: Path, suite, tasks, cells, results, failures, profile, write: bool = True) -> dict:
     rows = summarize(suite, tasks, cells, results, failures)
     summary = {
         "suite": suite.name,
@@ -488,6 +497,7 @@ def write_results(out: Path, suite, tasks, cells, results, failures, profile) ->
         "protocols": {t.name: describe_protocol(t) for t in tasks},
         "cells": results,
     }
-    (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    (out / "results.md").write_text(render_markdown(suite, tasks, rows, profile), encoding="utf-8")
+    if write:
+        atomic_write_text(out / "results.json", json.dumps(summary, indent=2) + "\n")
+        atomic_write_text(out / "results.md", render_markdown(suite, tasks, rows, profile))
     return summary

@@ -74,6 +74,10 @@ def run(args) -> int:
         keep_models=True if args.keep_models else None,
         **given(args, ["head", "seed", "profile", "epochs", "limit"]),
     )
+    from emopillars.training.distributed import launcher_world
+
+    if launcher_world()[0] != 0:  # under torchrun: rank 0 alone reports
+        return 0
     print(f"task {result['task']} from {result['start']} (head {result['head']}, profile {result['profile']})")
     print(f"protocol: {result['protocol']}")
     for name, stat in result["metrics"].items():

@@ -18,15 +18,14 @@ def register(subparsers) -> None:
     export = sub.add_parser("export", help="write the annotation kit for a dataset")
     export.add_argument("path", help="synthesis output folder or a dataset file")
     export.add_argument("--out", help="kit folder (default: PATH/annotation, or ./<name>-annotation for a file)")
-    export.add_argument("--n", type=int, default=200, help="items to annotate (default 200, as the paper)")
-    export.add_argument("--annotators", type=int, default=3, help="number of annotators (default 3)")
+    export.add_argument("--n", type=int, help="items to annotate (default 200, as the paper)")
+    export.add_argument("--annotators", type=int, help="number of annotators (default 3)")
     export.add_argument("--names", nargs="+", help="annotator names instead of A1..An")
-    export.add_argument("--seed", type=int, default=0, help="seed of the item sample and of each form's order")
+    export.add_argument("--seed", type=int, help="seed of the item sample and of each form's order (default 0)")
     export.add_argument(
         "--set",
         dest="item_set",
         choices=["orig", "corig", "crewr"],
-        default="orig",
         help="orig: any record, its context on demand when it has one (default); corig: records with a "
         "context; crewr: rewritten utterance + cleaned context",
     )
@@ -43,15 +42,17 @@ def register(subparsers) -> None:
 
 def run_export(args) -> int:
     from emopillars.annotate import export_kit
+    from emopillars.cli._options import given
     from emopillars.cli.inspect import default_out
     from emopillars.stats.source import load_source
 
     path = Path(args.path)
     out = Path(args.out) if args.out else default_out(path, "annotation")
     source = load_source(path, args.format)
-    kit = export_kit(
-        source, out, n=args.n, annotators=args.names or args.annotators, seed=args.seed, item_set=args.item_set
-    )
+    options = given(args, ["n", "seed", "item_set"])
+    if args.names or args.annotators is not None:
+        options["annotators"] = args.names or args.annotators
+    kit = export_kit(source, out, **options)
     with_context = sum(bool(item.context) for item in kit.items)
     print(f"{len(kit.items)} items ({with_context} with a context) for {len(kit.annotators)} annotators in {out}")
     for name, form in kit.forms.items():

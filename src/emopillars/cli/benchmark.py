@@ -34,7 +34,6 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--task",
         action="append",
-        default=[],
         metavar="NAME",
         help="run only this task of the suite (repeatable); its cached cells are shared with full runs",
     )

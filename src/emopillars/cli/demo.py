@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--max-actors", type=int, default=DEMO_ACTORS, help="characters per plot (default 1)")
     parser.add_argument("--epochs", type=int, default=8, help="classifier training epochs")
-    parser.add_argument("--encoder", default="minilm", help="encoder to fine-tune (alias, folder or hub id)")
+    parser.add_argument("--encoder", help="encoder to fine-tune (alias, folder or hub id; default: train's, minilm)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=run)
 
@@ -82,7 +82,7 @@ def run(args) -> int:
     dataset = Path(manifest.data["outputs"]["dataset"]) / "orig"
     if not (dataset / "train.jsonl").exists():
         raise CLIError(f"the synthesis produced no training examples (see {manifest.path})")
-    print(f"[2/3] training {args.encoder} on {dataset / 'train.jsonl'}", flush=True)
+    print(f"[2/3] training {args.encoder or 'the default encoder'} on {dataset / 'train.jsonl'}", flush=True)
     train_s, model_dir, eval_split = _train(args, dataset, out)
     print(f"[3/3] evaluating on the {eval_split} split", flush=True)
     metrics, report = _evaluate(model_dir, dataset / f"{eval_split}.jsonl", out / "evaluation")
@@ -123,7 +123,7 @@ def _train(args, dataset: Path, out: Path) -> tuple[float, str, str]:
     test_n = sum(1 for _ in open(test_path)) if test_path.exists() else 0
     eval_split = "test" if test_n >= MIN_EVAL_EXAMPLES or not dev_path.exists() else "dev"
     config = TrainConfig(
-        model=args.encoder,
+        **({"model": args.encoder} if args.encoder else {}),  # unset: TrainConfig's default encoder
         output_dir=str(out / "model"),
         epochs=args.epochs,
         batch_size=16,

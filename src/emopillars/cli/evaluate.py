@@ -36,7 +36,7 @@ def run(args) -> int:
     from emopillars.adapt.decide import load_adapted
     from emopillars.adapt.evaluate import require_finished_model
 
-    require_finished_model(args.model)  # a folder still training would lose its context silently
+    check_output_dir(args.report, "--report")  # cheap checks of the inputs first, the model last
     if args.task or load_adapted(args.model) is not None:
         return run_task(args)
     from emopillars.data.loaders import load
@@ -44,12 +44,12 @@ def run(args) -> int:
     from emopillars.serving.predictor import EmotionClassifier
     from emopillars.training.evaluate import evaluate_model
 
-    check_output_dir(args.report, "--report")
     data = load(args.data, args.format, skip_bad=args.skip_bad, variant=args.variant, split=args.split)
     if not data.label_names:
         raise ValueError(f"{args.data} holds no labels: evaluate needs labelled data (predict takes plain texts)")
     if args.limit is not None:
         data = data.subset(range(min(args.limit, len(data))))
+    require_finished_model(args.model)  # a folder still training would lose its context silently
     classifier = EmotionClassifier.load(
         args.model, bf16=args.bf16, num_threads=args.threads, policy=args.threshold_policy, **given(args, ["backend"])
     )
@@ -70,7 +70,6 @@ def run_task(args) -> int:
     from emopillars.adapt.evaluate import evaluate_task
     from emopillars.evaluation.report import write_report
 
-    check_output_dir(args.report, "--report")
     metrics = evaluate_task(
         args.model,
         args.data,

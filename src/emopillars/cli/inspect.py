@@ -23,16 +23,15 @@ def register(subparsers) -> None:
     )
     compare.add_argument("--no-compare", action="store_true", help="show no second label distribution")
     parser.add_argument("--no-embeddings", action="store_true", help="skip the embedding similarity (fastest)")
-    parser.add_argument("--embed-model", default="minilm", help="sentence encoder: minilm (default), folder or hub id")
+    parser.add_argument("--embed-model", help="sentence encoder: minilm (default), folder or hub id")
     parser.add_argument(
         "--embed-limit",
         type=int,
-        default=None,
         help="embed at most this many utterances per similarity measure, whole characters sampled (default 2000; "
         "0 = no limit)",
     )
-    parser.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard for near duplicates")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the character sample for the embeddings")
+    parser.add_argument("--near-dup-threshold", type=float, help="MinHash Jaccard for near duplicates (default 0.8)")
+    parser.add_argument("--seed", type=int, help="seed of the character sample for the embeddings (default 0)")
     parser.add_argument("--no-plots", action="store_true", help="write report.md and report.json only")
     parser.set_defaults(func=run)
 
@@ -42,6 +41,7 @@ def default_out(path: Path, suffix: str) -> Path:
 
 
 def run(args) -> int:
+    from emopillars.cli._options import given
     from emopillars.cli.main import CLIError
     from emopillars.stats.embeddings import EmbeddingError
     from emopillars.stats.report import DEFAULT_EMBED_LIMIT, ReportOptions, default_compare, inspect_dataset
@@ -54,11 +54,9 @@ def run(args) -> int:
         raise CLIError("--embed-limit must be >= 0")
     options = ReportOptions(
         embeddings=not args.no_embeddings,
-        embed_model=args.embed_model,
         embed_limit=limit,
-        near_dup_threshold=args.near_dup_threshold,
-        seed=args.seed,
         plots=not args.no_plots,
+        **given(args, ["embed_model", "near_dup_threshold", "seed"]),
     )
     try:
         report, written = inspect_dataset(path, out, compare, options, args.format)

@@ -49,20 +49,20 @@ def register(subparsers) -> None:
     add_llm_arguments(parser)
     parser.add_argument("--plots", type=int, help="sample this many plots (default: all)")
     parser.add_argument("--max-actors", type=int, help="at most this many characters per plot")
-    parser.add_argument("--context-fraction", type=float, default=1 / 3, help="share of utterances given a context")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--context-fraction", type=float, help="share of utterances given a context (default 1/3)")
+    parser.add_argument("--seed", type=int, help="seed of the plot sample and the splits (default 0)")
     parser.add_argument("--prompts", help="folder with prompt templates overriding the package's (<step>.txt)")
-    parser.add_argument("--batch-size", type=int, default=64, help="requests handed to the LLM layer at once")
+    parser.add_argument("--batch-size", type=int, help="requests handed to the LLM layer at once (default 64)")
     parser.add_argument("--format", choices=["jsonl", "csv", "txt", "wikiplots"], help="corpus format (auto)")
     parser.add_argument("--text-field", help="column holding the story (auto: text, plot, ...)")
     parser.add_argument("--id-field", help="column holding the story id (auto: id)")
     parser.add_argument("--title-field", help="column holding the title (auto: title)")
-    parser.add_argument("--min-plot-chars", type=int, default=200, help="skip shorter stories")
-    parser.add_argument("--max-plot-tokens", type=int, default=1500, help="cut longer stories at a sentence end")
+    parser.add_argument("--min-plot-chars", type=int, help="skip shorter stories (default 200)")
+    parser.add_argument("--max-plot-tokens", type=int, help="cut longer stories at a sentence end (default 1500)")
     parser.add_argument(
         "--max-tokens", action="append", metavar="STEP=N", help="max new tokens of a step (repeatable), e.g. labels=80"
     )
-    parser.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard for near duplicates")
+    parser.add_argument("--near-dup-threshold", type=float, help="MinHash Jaccard for near duplicates (default 0.8)")
     parser.add_argument(
         "--neutral-diversity",
         action="store_true",
@@ -74,8 +74,7 @@ def register(subparsers) -> None:
     engine.add_argument(
         "--engine",
         choices=["local", "ray"],
-        default="local",
-        help="where the LLM calls run: this process (local) or a Ray Data job per step (ray: pip install "
+        help="where the LLM calls run: this process (local, the default) or a Ray Data job per step (ray: pip install "
         "'emopillars[ray]'); a run stopped on one engine resumes on the other",
     )
     engine.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: Ray's local mode)")
@@ -90,50 +89,65 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--schedule",
         choices=["prefix", "plain"],
-        default="prefix",
         help="order of a step's calls: by prompt, so calls sharing a prefix run back to back (default), or input "
         "order; the dataset is the same",
     )
     parser.set_defaults(func=run)
 
 
+CONFIG_OPTIONS = {
+    "llm": "llm",
+    "plots": "plots",
+    "max_actors": "max_actors",
+    "context_fraction": "context_fraction",
+    "seed": "seed",
+    "prompts": "prompts_dir",
+    "batch_size": "batch_size",
+    "concurrency": "concurrency",
+    "timeout": "timeout",
+    "format": "corpus_format",
+    "text_field": "text_field",
+    "id_field": "id_field",
+    "title_field": "title_field",
+    "min_plot_chars": "min_plot_chars",
+    "max_plot_tokens": "max_plot_tokens",
+    "near_dup_threshold": "near_dup_threshold",
+    "label_samples": "label_samples",
+    "label_temperature": "label_temperature",
+    "label_llm": "label_llms",
+    "label_model": "label_model",
+    "schedule": "schedule",
+}
+"""argparse dest -> ``SynthesisConfig`` field. Options left unset are not passed: the config's defaults apply."""
+
+
+def build_config(args):
+    """The ``SynthesisConfig`` of a parsed ``synthesize`` command line: given options only, the rest its defaults."""
+    from emopillars.cli._options import given
+    from emopillars.synth import SynthesisConfig
+
+    options = given(args, CONFIG_OPTIONS)
+    if args.max_tokens:
+        options["max_tokens"] = _max_tokens(args.max_tokens)
+    return SynthesisConfig(
+        corpus=args.corpus,
+        out_dir=args.out,
+        cache=not args.no_cache,
+        neutral_diversity=args.neutral_diversity,
+        progress=not args.no_progress,
+        force=args.force,
+        **options,
+    )
+
+
 def run(args) -> int:
     from emopillars.cli.main import CLIError
     from emopillars.llm.secrets import redact_spec
-    from emopillars.synth import SynthesisConfig, SynthesisError, synthesize
+    from emopillars.synth import SynthesisError, synthesize
     from emopillars.synth.signals import EXIT_SIGTERM, Terminated, sigterm_as_interrupt
 
     try:
-        config = SynthesisConfig(
-            corpus=args.corpus,
-            out_dir=args.out,
-            llm=args.llm,
-            plots=args.plots,
-            max_actors=args.max_actors,
-            context_fraction=args.context_fraction,
-            seed=args.seed,
-            cache=not args.no_cache,
-            prompts_dir=args.prompts,
-            batch_size=args.batch_size,
-            concurrency=args.concurrency,
-            timeout=args.timeout,
-            corpus_format=args.format,
-            text_field=args.text_field,
-            id_field=args.id_field,
-            title_field=args.title_field,
-            min_plot_chars=args.min_plot_chars,
-            max_plot_tokens=args.max_plot_tokens,
-            max_tokens=_max_tokens(args.max_tokens),
-            near_dup_threshold=args.near_dup_threshold,
-            neutral_diversity=args.neutral_diversity,
-            progress=not args.no_progress,
-            force=args.force,
-            label_samples=args.label_samples,
-            label_temperature=args.label_temperature,
-            label_llms=list(args.label_llm),
-            label_model=args.label_model,
-            schedule=args.schedule,
-        )
+        config = build_config(args)
         engine = _engine(args)
         with sigterm_as_interrupt():
             manifest = synthesize(config, engine=engine)
@@ -154,7 +168,7 @@ def _engine(args):
     """The engine the options name (None: the local one); Ray options without ``--engine ray`` are an error."""
     from emopillars.synth.engines import load_engine
 
-    if args.engine != "ray":
+    if args.engine in (None, "local"):
         if args.ray_address or args.ray_endpoint:
             raise ValueError("--ray-address and --ray-endpoint need --engine ray")
         return None

