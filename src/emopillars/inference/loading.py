@@ -230,14 +230,16 @@ class EncodingSettings:
         if not path.is_file():
             log.warning("%s has no %s: encoding inputs context-less, max length 128", folder, TRAINING_CONFIG)
             return cls()
+        from emopillars.training.config import TrainConfig  # lazy: training.config imports inference.precision
+
         data = read_json(path, "the training configuration")
         if not isinstance(data, dict):
             raise ModelLoadError(f"{path} is not a JSON object")
-        context_aware = bool(data.get("context_aware", False))
-        max_length = data.get("max_length") or (256 if context_aware else 128)
-        if not isinstance(max_length, int) or max_length < 8:
-            raise ModelLoadError(f"{path}: max_length must be an integer >= 8, got {max_length!r}")
-        return cls(context_aware, max_length)
+        try:  # the whole file, not only the two fields read here: an invalid one was not written by training
+            config = TrainConfig.from_dict(data)
+        except (TypeError, ValueError) as exc:
+            raise ModelLoadError(f"{path} is not a valid training configuration: {_one_line(exc)}") from exc
+        return cls(bool(config.context_aware), config.max_length)
 
 
 def model_labels(folder: Path) -> list[str]:
