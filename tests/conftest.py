@@ -14,6 +14,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from emopillars import settings  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _no_event_loop_left_running():
+    """A test stopped mid-loop (pytest-timeout's SIGALRM) can leave the main thread marked as running an
+    event loop; every later ``asyncio.run`` would then fail. Clear it so one failure stays one failure."""
+    import asyncio
+
+    yield
+    if asyncio.events._get_running_loop() is not None:
+        asyncio.events._set_running_loop(None)
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     root = settings.data_dir()

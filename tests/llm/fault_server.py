@@ -261,6 +261,9 @@ def main() -> int:
     parser.add_argument("--tls-key", help="... and this key")
     args = parser.parse_args()
     ThreadingHTTPServer.allow_reuse_address = True
+    # a deep accept queue: with the default of 5, a burst of concurrent connections on a loaded machine
+    # overflows it and the kernel drops SYNs (the client then stalls for seconds per connection)
+    ThreadingHTTPServer.request_queue_size = 1024
     httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     httpd.daemon_threads = True
     if args.tls_cert:

@@ -290,6 +290,7 @@ def _cut_in_string(content: str) -> str:
 class FaultServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # the default 5 overflows under a burst of connections on a loaded machine
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, rules=()) -> None:
         super().__init__((host, port), _Handler)

@@ -169,6 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class StubServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # the default 5 overflows under a burst of connections on a loaded machine
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0) -> None:
         super().__init__((host, port), _Handler)
