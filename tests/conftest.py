@@ -21,7 +21,8 @@ def _no_event_loop_left_running():
     import asyncio
 
     yield
-    if asyncio.events._get_running_loop() is not None:
+    loop = asyncio.events._get_running_loop()
+    if loop is not None and (loop.is_closed() or not loop.is_running()):  # Playwright's live loop stays
         asyncio.events._set_running_loop(None)
 
 

@@ -72,9 +72,12 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(chromium_path, tmp_path_factory):
-    """A persistent Chromium context (fresh profile folder, downloads allowed), shared by the module's tests."""
+    """A persistent Chromium context (fresh profile folder, downloads allowed), shared by the module's tests.
+
+    Module scope: Playwright's sync API allows one instance per thread, so it must be closed before another
+    module's browser fixture (the served page's, tests/conftest.py) starts its own."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
     )
