@@ -59,6 +59,10 @@ def _stop_mid_labels(server, out: Path, sig: int) -> tuple[subprocess.Popen, str
         server.wait_held(1)  # the run is inside the labels step and cannot finish before the signal
         wait_for_lines(out / "steps" / "labels.jsonl", 20, proc)
         proc.send_signal(sig)
+        if sig != signal.SIGKILL:
+            # the held requests are released once the signal is sent: the run must still stop with the
+            # signal's exit code (not finish), and never waits on a server held for the test's sake
+            server.heal()
         _, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
