@@ -15,3 +15,17 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def write_section(heading: str, text: str, path: Path) -> None:
+    """Replace the section that starts with ``heading`` in BENCHMARKS.md (or append it), leaving the others."""
+    import re
+
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
+    pattern = re.compile(re.escape(heading) + r".*?(?=^## |\Z)", re.S | re.M)
+    updated = (
+        pattern.sub(lambda _: text + "\n", current)
+        if pattern.search(current)
+        else (current.rstrip("\n") + "\n\n" + text + "\n")
+    )
+    path.write_text(updated, encoding="utf-8")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from _machine import cpu_model
+from _machine import cpu_model, write_section
 
 # Before torch loads: OpenMP threads that spin while waiting collapse throughput when the cores are shared
 # (measured here: 2.9 ex/s spinning vs 26 ex/s passive, 2 threads, other jobs running).
@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import logging
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -200,18 +199,6 @@ def markdown(s: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace the section in BENCHMARKS.md (or append it), leaving other sections alone."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    updated = (
-        pattern.sub(lambda _: text + "\n", current)
-        if pattern.search(current)
-        else (current.rstrip("\n") + "\n\n" + text + "\n")
-    )
-    path.write_text(updated, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="minilm")
@@ -238,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(summary)
     print(text)
     if not args.no_write:
-        write_section(text, REPO / "BENCHMARKS.md")
+        write_section(SECTION, text, REPO / "BENCHMARKS.md")
     return 0
 
 

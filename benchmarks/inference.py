@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from _machine import cpu_model
+from _machine import cpu_model, write_section
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import logging
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -207,18 +206,6 @@ def markdown(s: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace the section in BENCHMARKS.md (or append it), leaving other sections alone."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    updated = (
-        pattern.sub(lambda _: text + "\n", current)
-        if pattern.search(current)
-        else (current.rstrip("\n") + "\n\n" + text + "\n")
-    )
-    path.write_text(updated, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a GoEmotions-trained model folder (emopillars train)")
@@ -240,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(summary)
     print(text)
     if not args.no_write:
-        write_section(text, REPO / "BENCHMARKS.md")
+        write_section(SECTION, text, REPO / "BENCHMARKS.md")
     return 0
 
 

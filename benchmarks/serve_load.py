@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from _machine import cpu_model
+from _machine import cpu_model, write_section
 
 from emopillars import settings
 from emopillars.data.loaders import load
@@ -197,17 +197,6 @@ def markdown(s: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path) -> None:
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    updated = (
-        pattern.sub(lambda _: text + "\n", current)
-        if pattern.search(current)
-        else (current.rstrip("\n") + "\n\n" + text + "\n")
-    )
-    path.write_text(updated, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="model folder (torch, or an ONNX export)")
@@ -228,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(summary)
     print(text)
     if not args.no_write:
-        write_section(text, REPO / "BENCHMARKS.md")
+        write_section(SECTION, text, REPO / "BENCHMARKS.md")
     return 0
 
 
