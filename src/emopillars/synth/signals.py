@@ -5,6 +5,11 @@ main thread: every path written for Ctrl-C runs -- the batch in flight is cancel
 landed are written as whole checkpoint lines, the manifest says "interrupted" -- and the CLI exits 143
 (128 + 15) with a message saying how to resume. A second SIGTERM while stopping is logged, not raised,
 so it cannot cut the cleanup short.
+
+SIGINT is made to raise ``KeyboardInterrupt`` inside the block too, whatever the process inherited: a command
+started in the background by a non-interactive shell (``emopillars synthesize ... &`` in a script or a CI job)
+inherits SIGINT *ignored*, Python then installs no ``KeyboardInterrupt`` handler, and ``kill -INT`` (or a
+supervisor's Ctrl-C) was silently ignored while the run went on. A stop request always stops the run cleanly.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ class Terminated(KeyboardInterrupt):
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated` in the main thread (elsewhere: a no-op)."""
+    """Within the block, SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt`` in the main thread
+    (elsewhere: a no-op)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -41,7 +47,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
