@@ -108,24 +108,30 @@ def test_max_tokens_cuts_with_length_and_a_too_long_prompt_is_an_error(backends)
     assert check_schema(json.loads(again.text), SCHEMA) is None
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="quarantined, still run: failed in 3 fresh-clone full-suite runs, passes alone; open finding 2026-12-02",
-)
 def test_two_workers_answer_side_by_side_each_keeping_its_prefix(smollm_gguf):
+    """Concurrent calls on two workers: every answer goes back to its own request, both engines run.
+
+    Each request has its own token budget (cut by length long before the JSON can close), so an answer that
+    landed on another request's future shows at once. Exact greedy text against a single worker is not
+    asserted here: which earlier prompt a worker keeps cached depends on the machine's scheduling, llama.cpp
+    evaluates a prompt's uncached part in a batch of a different size then, and batched and one-token matrix
+    products round differently (a near-tie then flips; seen in full-suite runs under load). Greedy equality
+    with the stock path is tested above, on one engine.
+    """
     options = {"n_ctx": 1024, "n_threads": 1, "jump_forward": False, "draft_max": 0, "enum_scoring": False}
     backend = LlamaCppBackend(smollm_gguf, workers=2, **options)
-    single = LlamaCppBackend(smollm_gguf, workers=1, **options)
     try:
         assert backend.default_concurrency == 3 and "2 worker(s)" in backend.describe()
-        requests = [_request(t) for t in TEXTS] * 2
+        budgets = [4 + i for i in range(2 * len(TEXTS))]
+        requests = [_request(TEXTS[i % len(TEXTS)], max_tokens=b) for i, b in enumerate(budgets)]
 
         async def all_at_once():
             return await asyncio.gather(*(backend.complete(r) for r in requests))
 
         answers = asyncio.run(all_at_once())
-        expected = [single._complete_sync(r).text for r in requests]
-        assert [a.text for a in answers] == expected  # greedy: the same answers, whichever worker ran them
+        assert [a.completion_tokens for a in answers] == budgets
+        assert {a.finish_reason for a in answers} == {"length"}
+        assert all(a.text.lstrip().startswith("{") for a in answers), [a.text for a in answers]
         calls = [w.engine.stats.calls for w in backend._workers]
         # every call ran on one of two separate engines; which worker took how many depends on the machine's
         # scheduling (one may take all under load), so that is not asserted here
@@ -133,7 +139,6 @@ def test_two_workers_answer_side_by_side_each_keeping_its_prefix(smollm_gguf):
         assert backend.decode_stats().calls == len(requests)
     finally:
         asyncio.run(backend.aclose())
-        asyncio.run(single.aclose())
 
 
 def test_enum_values_are_scored_by_their_whole_probability(backends):
