@@ -29,3 +29,16 @@ def write_section(heading: str, text: str, path: Path) -> None:
         else (current.rstrip("\n") + "\n\n" + text + "\n")
     )
     path.write_text(updated, encoding="utf-8")
+
+
+def append_section(heading: str, text: str, path: Path) -> None:
+    """Drop the section that starts with ``heading`` from ``path`` (if there) and append ``text`` as the last section.
+
+    Unlike :func:`write_section` (which keeps the section where it stands) the newest run ends up at the file's end.
+    """
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if heading in old:
+        start = old.index(heading)
+        end = old.find("\n## ", start + len(heading))
+        old = old[:start] + old[end + 1 :] if end != -1 else old[:start]
+    path.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
