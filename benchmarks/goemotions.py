@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from _machine import cpu_model, write_section
+from _machine import cpu_model, publish
 
 # Before torch loads: OpenMP threads that spin while waiting collapse throughput when the cores are shared
 # (measured here: 2.9 ex/s spinning vs 26 ex/s passive, 2 threads, other jobs running).
@@ -22,7 +22,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import datetime as dt
-import json
 import logging
 import platform
 import sys
@@ -39,7 +38,6 @@ from emopillars.evaluation.thresholds import ThresholdPolicy
 from emopillars.serving import EmotionClassifier
 from emopillars.training import TrainConfig, train
 
-REPO = Path(__file__).resolve().parents[1]
 SECTION = "## GoEmotions (classifier core)"
 
 
@@ -221,11 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     summary = run(args)
     json_path = Path(args.json) if args.json else Path(args.out) / "benchmark.json"
-    json_path.write_text(json.dumps(summary, indent=2) + "\n")
-    text = markdown(summary)
-    print(text)
-    if not args.no_write:
-        write_section(SECTION, text, REPO / "BENCHMARKS.md")
+    publish(summary, markdown, SECTION, json_path, write=not args.no_write)
     return 0
 
 

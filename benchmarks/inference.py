@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import os
 
-from _machine import cpu_model, write_section
+from _machine import cpu_model, load_average, publish
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import datetime as dt
-import json
 import logging
 import platform
 import sys
@@ -42,16 +41,8 @@ from emopillars.inference.onnx import export_onnx
 from emopillars.inference.precision import native_cpu_bf16, resolve_bf16
 from emopillars.serving import EmotionClassifier
 
-REPO = Path(__file__).resolve().parents[1]
 SECTION = "## Inference (torch, ONNX, int8)"
 PIPELINE_DEFAULT = "transformers.pipeline fp32, its default batch (1)"
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 class PipelineRunner:
@@ -230,12 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     summary = run(args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
-    text = markdown(summary)
-    print(text)
-    if not args.no_write:
-        write_section(SECTION, text, REPO / "BENCHMARKS.md")
+    publish(summary, markdown, SECTION, args.json, write=not args.no_write)
     return 0
 
 

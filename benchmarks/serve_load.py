@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import os
 import platform
 import re
@@ -30,20 +29,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from _machine import cpu_model, write_section
+from _machine import cpu_model, load_average, publish
 
 from emopillars import settings
 from emopillars.data.loaders import load
 
-REPO = Path(__file__).resolve().parents[1]
 SECTION = "## Serving under load"
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 class Server:
@@ -212,12 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     args = parser.parse_args(argv)
     summary = run(args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
-    text = markdown(summary)
-    print(text)
-    if not args.no_write:
-        write_section(SECTION, text, REPO / "BENCHMARKS.md")
+    publish(summary, markdown, SECTION, args.json, write=not args.no_write)
     return 0
 
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import cpu_model  # noqa: E402
+from _machine import append_section, cpu_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = REPO / "benchmarks" / "prompts"
@@ -185,16 +185,6 @@ def calibrate(path: Path, select_n: int) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, title: str, text: str) -> None:
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    heading = f"## {title}"
-    if heading in old:
-        start = old.index(heading)
-        end = old.find("\n## ", start + len(heading))
-        old = old[:start] + old[end + 1 :] if end != -1 else old[:start]
-    path.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setups", default="", help=f"comma-separated, from: {', '.join(SETUPS)}")
@@ -238,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(text)
     if args.markdown:
-        write_section(Path(args.markdown), args.title, text)
+        append_section(f"## {args.title}", text, Path(args.markdown))
     return 0
 
 

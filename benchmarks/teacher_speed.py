@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import cpu_model  # noqa: E402
+from _machine import append_section, cpu_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = "narratives/wikipedia_british_movie_plots.jsonl"
@@ -240,15 +240,6 @@ def markdown(result: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION in old:
-        start = old.index(SECTION)
-        end = old.find("\n## ", start + len(SECTION))
-        old = old[:start] + old[end + 1 :] if end != -1 else old[:start]
-    path.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="git worktree of the baseline commit (its src/ is used)")
@@ -280,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(result, command)
     print(text)
     if args.markdown:
-        write_section(Path(args.markdown), text)
+        append_section(SECTION, text, Path(args.markdown))
     return 0
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import cpu_model  # noqa: E402
+from _machine import append_section, cpu_model  # noqa: E402
 
 SECTION = "## Two-stage: plain MiniLM vs MiniLM first trained on the synthetic reference data"
 TASKS = ("goemotions", "isear", "emocontext")
@@ -196,15 +196,6 @@ def markdown(rows: list[dict], args, notes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION in old:
-        start = old.index(SECTION)
-        end = old.find("\n## ", start + len(SECTION))
-        old = old[:start] + old[end + 1 :] if end != -1 else old[:start]
-    path.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="reference dataset folder (orig/train.jsonl[.gz], dev)")
@@ -237,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     (out / "two_stage.json").write_text(json.dumps(rows, indent=2) + "\n")
     if args.markdown:
-        write_section(Path(args.markdown), text)
+        append_section(SECTION, text, Path(args.markdown))
     return 0
 
 

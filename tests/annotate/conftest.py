@@ -1,8 +1,8 @@
 """A small synthetic dataset to annotate, and a headless Chromium for the HTML form.
 
 The browser: Debian's ``chromium`` driven by Playwright from PyPI (never a downloaded browser), launched
-with the flags below and a fresh profile folder. Tests that need it skip with the reason when Playwright
-or the browser is missing.
+with the shared flags of :mod:`emopillars.testing.browser` and a fresh profile folder. Tests that need it
+skip with the reason when Playwright or the browser is missing.
 """
 
 from __future__ import annotations
@@ -14,17 +14,8 @@ from pathlib import Path
 import pytest
 
 from emopillars.data.records import Provenance, SyntheticRecord
+from emopillars.testing.browser import CHROMIUM_ARGS
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EMOTIONS = ["joy", "anger", "fear", "sadness", "curiosity", "relief", "pride", "neutral"]
 
 

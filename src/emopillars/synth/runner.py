@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tqdm.auto import tqdm
 
@@ -120,22 +120,23 @@ class StepRun:
         return [out for entry in self.entries for out in entry.outputs]
 
 
-def run_step(
-    step: Step,
-    rows: list[dict],
-    llm,
-    checkpoint: str | Path,
-    *,
-    batch_size: int = 64,
-    progress: bool = True,
-    max_passes: int = 2,
-    stats: StepStats | None = None,
-) -> StepRun:
-    """Run ``step`` over ``rows`` (see module doc). Returns every row's entry in input order.
+class StepStart(NamedTuple):
+    """Where a step run starts: what :func:`begin_step` found and opened (both engines use it)."""
 
-    ``stats`` (optional) is filled in place, so a caller sees what was done even when the step stops
-    with an error. Raises :class:`LLMCallError` when calls still fail after ``max_passes`` passes.
-    """
+    checkpoint: Path
+    ids: list[str]  # every input row's id, in input order
+    done: dict[str, Entry]  # rows the checkpoint already holds
+    stats: StepStats
+    pending: list[dict]  # rows still to call, in input order
+    start: float  # time.perf_counter() at the start, for stats.wall_s
+    bar: tqdm
+
+
+def begin_step(
+    step: Step, rows: list[dict], checkpoint: str | Path, progress: bool, stats: StepStats | None
+) -> StepStart:
+    """Open a step run: check the row ids are unique, load the checkpoint, fill ``stats.total``/``resumed``
+    (in ``stats`` when given, else a new :class:`StepStats`), and open the progress bar at the resumed count."""
     checkpoint = Path(checkpoint)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     ids = [str(row["id"]) for row in rows]
@@ -154,6 +155,26 @@ def run_step(
         disable=not progress or not rows,
         dynamic_ncols=True,
     )
+    return StepStart(checkpoint, ids, done, stats, pending, start, bar)
+
+
+def run_step(
+    step: Step,
+    rows: list[dict],
+    llm,
+    checkpoint: str | Path,
+    *,
+    batch_size: int = 64,
+    progress: bool = True,
+    max_passes: int = 2,
+    stats: StepStats | None = None,
+) -> StepRun:
+    """Run ``step`` over ``rows`` (see module doc). Returns every row's entry in input order.
+
+    ``stats`` (optional) is filled in place, so a caller sees what was done even when the step stops
+    with an error. Raises :class:`LLMCallError` when calls still fail after ``max_passes`` passes.
+    """
+    checkpoint, ids, done, stats, pending, start, bar = begin_step(step, rows, checkpoint, progress, stats)
     counts = Counter(outputs=sum(len(done[i].outputs) for i in ids if i in done))
     counts["dropped"] = sum(1 for i in ids if i in done and done[i].drop)
     writer = CheckpointWriter(checkpoint)

@@ -47,13 +47,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from tqdm.auto import tqdm
 
 from emopillars.llm.secrets import redact_spec
 from emopillars.llm.types import ChatResponse, ErrorKind
-from emopillars.synth.checkpoint import CheckpointWriter, Entry, encode_line, load_checkpoint
+from emopillars.synth.checkpoint import CheckpointWriter, Entry, encode_line
 from emopillars.synth.errors import LLMCallError, SynthesisError
-from emopillars.synth.runner import StepRun, StepStats, call_failure_kind, explain_call_failure
+from emopillars.synth.runner import StepRun, StepStats, begin_step, call_failure_kind, explain_call_failure
 from emopillars.synth.steps.base import Parsed, Step
 
 logger = logging.getLogger(__name__)
@@ -389,20 +388,7 @@ class RayEngine:
         max_passes: int | None = None,
     ) -> StepRun:
         """The Ray counterpart of :func:`emopillars.synth.runner.run_step`: same arguments, checkpoint, result."""
-        checkpoint = Path(checkpoint)
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        ids = [str(row["id"]) for row in rows]
-        if len(set(ids)) != len(ids):
-            raise SynthesisError(f"step {step.name}: input rows have duplicate ids")
-        done = load_checkpoint(checkpoint)
-        stats = stats if stats is not None else StepStats(step.name)
-        stats.total, stats.resumed = len(rows), sum(1 for i in ids if i in done)
-        pending = [row for row in rows if str(row["id"]) not in done]
-        start = time.perf_counter()
-        bar = tqdm(
-            total=len(rows), initial=stats.resumed, desc=f"{step.name:>10}", unit="row",
-            disable=not progress or not rows, dynamic_ncols=True,
-        )  # fmt: skip
+        checkpoint, ids, done, stats, pending, start, bar = begin_step(step, rows, checkpoint, progress, stats)
         writer = CheckpointWriter(checkpoint)
         first_error: tuple[str, str] | None = None
         try:
