@@ -34,7 +34,7 @@ class ReportOptions:
     embeddings: bool = True
     embed_model: str = "minilm"
     embed_limit: int | None = DEFAULT_EMBED_LIMIT
-    batch_size: int = 64
+    batch_size: int = 1024
     near_dup_threshold: float = 0.8
     seed: int = 0
     plots: bool = True
@@ -124,6 +124,11 @@ def build_report(
     """Every statistic for ``source`` (and the label distribution of ``compare``) as one JSON-ready dict."""
     options = options or ReportOptions()
     records = source.records
+    if embedder is None and options.embeddings:
+        from emopillars.stats.embeddings import Embedder
+
+        # one encoder for the dataset's and the generation's measures: loaded once, each distinct text once
+        embedder = Embedder(options.embed_model, batch_size=options.batch_size)
     timing: dict[str, float] = {}
     clock = time.perf_counter()
 
