@@ -17,7 +17,7 @@ from typing import Any
 
 from emopillars.files import atomic_write_json, atomic_write_text
 from emopillars.stats import contexts as context_module
-from emopillars.stats import diversity, labels, plots
+from emopillars.stats import diversity, labels
 from emopillars.stats.paper import PAPER, PERCENT, lookup
 from emopillars.stats.records import StatRecord
 from emopillars.stats.source import Source
@@ -247,6 +247,8 @@ def write_report(report: dict[str, Any], out_dir: str | Path, make_plots: bool =
 
 
 def draw_plots(report: dict[str, Any], out: Path) -> dict[str, Path]:
+    from emopillars.stats import plots  # matplotlib (~2 s to import) only when plots are drawn
+
     lab = report["labels"]
     compare = report.get("compare")
     figures = {
