@@ -1,6 +1,6 @@
 """The vectorised MinHash and one-pass text statistics of :mod:`emopillars.stats.diversity` against the
 previous implementation (one ``datasketch.MinHash`` per text, a ``MinHashLSH`` query and insert each; kept
-here as the reference) and against datasketch itself; and the encoder's token batches."""
+here as the reference) and against datasketch itself."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 
 from emopillars.stats import diversity
-from emopillars.stats.embeddings import Embedder
 
 
 def reference_duplicates(texts, threshold=0.8, num_perm=64, seed=0):
@@ -131,25 +130,3 @@ def test_text_diversity_equals_the_separate_statistics(name):
         assert both[f"distinct_{n}"] == reference_distinct_n(texts, n) == diversity.distinct_n(texts, n)
     assert both["length"] == diversity.length_stats(texts)
     assert both["duplicates"] == diversity.duplicates(texts)
-
-
-def test_encoder_batches_respect_both_limits():
-    embedder = Embedder(batch_size=3, batch_tokens=20)
-    lengths = [5, 2, 9, 2, 4, 4, 12, 1]
-    batches = embedder._batches(lengths)
-    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
-    for batch in batches:
-        assert len(batch) <= 3
-        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 20
-    order = [lengths[i] for batch in batches for i in batch]
-    assert order == sorted(order)  # shortest first: little padding
-    assert Embedder(batch_tokens=4)._batches([10, 10]) == [[0], [1]]  # a text longer than the budget: alone
-
-
-def test_token_batches_give_the_vectors_of_one_text_at_a_time(minilm_path):
-    texts = ["I can't believe it.", "ok", "", "the ferry leaves at nine " * 8, "ok", "Why would anyone do that?"]
-    batched = Embedder(minilm_path, batch_size=4, batch_tokens=64).encode(texts)
-    single = Embedder(minilm_path, batch_size=1).encode(texts)
-    assert batched.shape == (6, 384)
-    np.testing.assert_allclose(batched, single, atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)

@@ -34,7 +34,7 @@ class ReportOptions:
     embeddings: bool = True
     embed_model: str = "minilm"
     embed_limit: int | None = DEFAULT_EMBED_LIMIT
-    batch_size: int = 1024
+    batch_size: int = 64
     near_dup_threshold: float = 0.8
     seed: int = 0
     plots: bool = True
