@@ -224,7 +224,8 @@ def stats_rows(reports: dict[str, dict]) -> list[str]:
         lines.append(f"| {what} | " + " | ".join(fmt(lookup(r, key)) for r in reports.values()) + " | — |")
     counts = " | ".join(
         f"{r['source']['records']} records, {lookup(r, 'diversity.similarity.neutral.texts') or 0} neutral, "
-        f"{lookup(r, 'diversity.similarity.neutral_requested.groups') or 0} characters"
+        f"{lookup(r, 'diversity.similarity.neutral_requested.groups') or 0} characters with an utterance asked to "
+        "be neutral"
         for r in reports.values()
     )
     lines.append(f"| size | {counts} | 2,000 plots, 400K records |")
@@ -276,7 +277,7 @@ def markdown(
         lines += [
             f"Paired, the same {pairs['characters']} characters (their two generated utterances asked to be neutral, "
             "before the filters): mean "
-            f"within-character similarity {fmt(pairs['before'])} ({names[0]}) -> {fmt(pairs['after'])} ({names[-1]}), "
+            f"within-character similarity {fmt(pairs['before'])} ({names[-2]}) -> {fmt(pairs['after'])} ({names[-1]}), "
             f"mean change {fmt(pairs['mean_change'])}; lower for {pairs['lower_after']} of {pairs['characters']} "
             "characters.",
             "",
