@@ -276,8 +276,8 @@ def markdown(
         names = list(reports)
         lines += [
             f"Paired, the same {pairs['characters']} characters (their two generated utterances asked to be neutral, "
-            "before the filters): mean "
-            f"within-character similarity {fmt(pairs['before'])} ({names[-2]}) -> {fmt(pairs['after'])} ({names[-1]}), "
+            "before the filters): mean within-character similarity "
+            f"{fmt(pairs['before'])} ({names[-2]}) -> {fmt(pairs['after'])} ({names[-1]}), "
             f"mean change {fmt(pairs['mean_change'])}; lower for {pairs['lower_after']} of {pairs['characters']} "
             "characters.",
             "",
