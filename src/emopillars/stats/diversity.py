@@ -24,7 +24,7 @@ signatures for all texts at once: each distinct shingle hashed once (the same SH
 same permutations (taken from a ``datasketch.MinHash`` of the same ``num_perm`` and ``seed``) applied to
 one array, and a segmented minimum per text; the LSH banding uses datasketch's own band layout
 (``MinHashLSH(threshold, num_perm).hashranges``) with one dict per band. The signatures and the duplicate
-counts are equal to datasketch's (tests/stats/test_stats_diversity.py checks both against it). Each
+counts are equal to datasketch's (tests/stats/test_stats_diversity_fast.py checks both against it). Each
 distinct text is tokenised once for distinct-n, lengths and shingles (:func:`text_diversity`).
 """
 
@@ -148,14 +148,17 @@ def minhash_signatures(shingle_sets: Sequence[Iterable[str]], num_perm: int = 64
 
 def _duplicates(
     texts: Sequence[str],
-    shingle_sets: dict[str, set[str]],
-    keys: dict[str, str],
+    unique: Sequence[str],
+    words: Sequence[Sequence[str]],
     threshold: float,
     num_perm: int,
     seed: int,
 ) -> dict[str, Any]:
+    """:func:`duplicates` given the distinct texts and their tokens (each distinct text shingled once)."""
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    shingle_sets = {t: _shingles(w) for t, w in zip(unique, words)}
+    keys = {t: normalize(t) for t in unique}
     seen: set[str] = set()
     exact = 0
     firsts: list[str] = []
@@ -207,14 +210,7 @@ def duplicates(texts: Sequence[str], threshold: float = 0.8, num_perm: int = 64,
     """Exact and near duplicates (see module doc); the first of a group is the original, and a near
     duplicate's example pairs it with the earliest kept text it collides with in the LSH bands."""
     unique, _ = _distinct(texts)
-    return _duplicates(
-        texts,
-        {t: shingles(t) for t in unique},
-        {t: normalize(t) for t in unique},
-        threshold,
-        num_perm,
-        seed,
-    )
+    return _duplicates(texts, unique, [tokens(t) for t in unique], threshold, num_perm, seed)
 
 
 def _length_stats(lengths: Sequence[int]) -> dict[str, Any]:
@@ -326,13 +322,6 @@ def text_diversity(
     return {
         "distinct_1": _distinct_n(words, counts, 1),
         "distinct_2": _distinct_n(words, counts, 2),
-        "duplicates": _duplicates(
-            texts,
-            {t: _shingles(w) for t, w in zip(unique, words)},
-            {t: normalize(t) for t in unique},
-            near_dup_threshold,
-            num_perm,
-            seed,
-        ),
+        "duplicates": _duplicates(texts, unique, words, near_dup_threshold, num_perm, seed),
         "length": _length_stats([length_of[t] for t in texts]),
     }
