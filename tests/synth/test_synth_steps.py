@@ -171,6 +171,22 @@ CTX_ROW = {
 }
 
 
+def test_context_that_quotes_the_utterance_is_cut_before_the_quoting_sentence_or_dropped():
+    row = dict(CTX_ROW, utterance="I can't wait to see what he does next!")
+    quoted = "Marta waited at the pier all night. At dawn, Marta thought: 'I can\u2019t wait to see what he does NEXT'."
+    assert context.parse(reply({"context": quoted}), row).outputs == [
+        {"id": "u1", "context": "Marta waited at the pier all night."}
+    ]
+    only_quote = "In 1908, Marta thought: 'I can't wait to see what he does next!' This thought expresses joy."
+    assert context.parse(reply({"context": only_quote}), row).drop == "context_quotes_utterance"
+    # no quote, or an utterance too short to be told from ordinary words: the context stays whole
+    clean = "Marta waited at the pier all night. She could not wait to see the boat."
+    assert context.parse(reply({"context": clean}), row).outputs[0]["context"] == clean
+    short = dict(CTX_ROW, utterance="I know.")
+    text = "Marta said I know. Then the storm came over the harbour."
+    assert context.parse(reply({"context": text}), short).outputs[0]["context"] == text
+
+
 def test_context_cleaning_rewriting_parse():
     assert context.parse(reply({"context": " A storm.  Then dawn came over Gull Rock. "}), CTX_ROW).outputs == [
         {"id": "u1", "context": "A storm. Then dawn came over Gull Rock."}

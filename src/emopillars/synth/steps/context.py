@@ -6,6 +6,10 @@ writes a short third-person situation that ends right before the utterance, with
 actor's emotions (the cleaning step removes what slips through). Output: ``{"id", "context"}``.
 A context that is (nearly) the whole plot copied is dropped (``context_copies_plot``): small teachers
 do that, and such a context tells the end of the story instead of the moment before the utterance.
+A context that quotes the utterance (``X thought: '...'``, despite the prompt: 8 of 30 contexts of the 1.5B
+teacher in a Wikipedia run) is cut before the sentence that quotes it -- what came after the thought cannot
+lead up to it, and a classifier must not find the utterance in its context -- and dropped
+(``context_quotes_utterance``) when less than ``MIN_CONTEXT_CHARS`` is left.
 Which utterances get a context is decided by the pipeline (:func:`emopillars.synth.pipeline.wants_context`).
 """
 
@@ -27,6 +31,7 @@ OUTPUTS = ("id", "context")  # fields of each output row
 MAX_CONTEXT_CHARS = 1200
 MIN_CONTEXT_CHARS = 20
 COPY_SIMILARITY = 0.9
+QUOTE_MIN_WORDS = 3
 
 SCHEMA = {
     "type": "object",
@@ -57,6 +62,7 @@ def build_requests(rows: list[dict], *, prompt: PromptTemplate, system, params: 
 
 
 _WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s)")
 
 
 def _words(text: str) -> list[str]:
@@ -78,6 +84,21 @@ def copies_plot(text: str, plot: str) -> bool:
     return difflib.SequenceMatcher(None, context_words, plot_words, autojunk=False).ratio() >= COPY_SIMILARITY
 
 
+def before_quote(text: str, utterance: str) -> str:
+    """``text`` up to the sentence that quotes ``utterance`` (its words in order, any punctuation between);
+    ``text`` itself when it does not quote it. Utterances of fewer than ``QUOTE_MIN_WORDS`` words are not looked
+    for: "I know." occurs in stories that do not quote it."""
+    words = _WORD.findall(utterance)
+    if len(words) < QUOTE_MIN_WORDS:
+        return text
+    match = re.search(r"\W+".join(map(re.escape, words)), text, re.IGNORECASE)
+    if match is None:
+        return text
+    head = text[: match.start()]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+    return head[: ends[-1]].strip() if ends else ""
+
+
 def parse(response: ChatResponse, row: dict, **_) -> Parsed:
     value, problem = response_object(response)
     if problem:
@@ -89,4 +110,7 @@ def parse(response: ChatResponse, row: dict, **_) -> Parsed:
         return Parsed.dropped("short_context")
     if copies_plot(text, row.get("plot", "")):
         return Parsed.dropped("context_copies_plot")
+    text = before_quote(text, row.get("utterance", ""))
+    if len(text) < MIN_CONTEXT_CHARS:
+        return Parsed.dropped("context_quotes_utterance")
     return Parsed(outputs=[{"id": row["id"], "context": text}])
