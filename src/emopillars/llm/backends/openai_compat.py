@@ -187,6 +187,7 @@ class OpenAICompatBackend(Backend):
         loop = asyncio.get_running_loop()
         if self._session is not None and self._session_loop is loop and not self._session.closed:
             return self._session
+        self._retire_session()
         headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "emopillars"}
         key = api_key_from_env()
         if key and self._auth is None:
@@ -489,6 +490,18 @@ class OpenAICompatBackend(Backend):
             f"HTTP {status} from {where}: the server rejects the request (a setting such as the model, max_tokens "
             f"or the schema; fix it and rerun); server said: {said}"
         )
+
+    def _retire_session(self) -> None:
+        """Let go of a session made on another event loop (an earlier ``asyncio.run``): closed on its loop when that
+        loop still runs, else detached (its loop is gone, and its connections with it), so that it is never left to
+        the garbage collector's "Unclosed client session" warning."""
+        session, old_loop, self._session = self._session, self._session_loop, None
+        if session is None or session.closed:
+            return
+        if old_loop is not None and old_loop.is_running() and not old_loop.is_closed():
+            asyncio.run_coroutine_threadsafe(session.close(), old_loop)
+        else:
+            session.detach()
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
