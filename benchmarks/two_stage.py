@@ -66,7 +66,7 @@ def stage1(data: Path, out: Path, epochs: int, seed: int) -> Path:
         return model_dir
     train_path, dev_path = dataset_files(data, out)
     config = TrainConfig(
-        model="minilm", output_dir=str(model_dir), epochs=epochs, max_length=64, batch_size=32, seed=seed, bf16=True
+        model="minilm", output_dir=str(model_dir), epochs=epochs, max_length=64, batch_size=32, seed=seed, bf16="auto"
     )
     started = time.perf_counter()
     train(config, load(train_path, format="synthetic"), load(dev_path, format="synthetic"), progress=True)
