@@ -39,10 +39,12 @@ TASKS = ("goemotions", "isear", "emocontext")
 
 
 def dataset_files(data: Path, work: Path) -> tuple[Path, Path]:
-    """``orig/train.jsonl`` and ``orig/dev.jsonl`` of the reference dataset (decompressed from ``.jsonl.gz``)."""
+    """``orig/train.jsonl`` and ``orig/dev.jsonl`` of the reference dataset: a run folder or a pack of
+    ``benchmarks/pack_dataset.py`` (``dataset/orig/<split>.jsonl.gz``, decompressed here)."""
+    root = data / "dataset" if (data / "dataset" / "orig").is_dir() else data
     out = []
     for split in ("train", "dev"):
-        plain, packed = data / "orig" / f"{split}.jsonl", data / "orig" / f"{split}.jsonl.gz"
+        plain, packed = root / "orig" / f"{split}.jsonl", root / "orig" / f"{split}.jsonl.gz"
         if plain.exists():
             out.append(plain)
         elif packed.exists():
@@ -52,7 +54,7 @@ def dataset_files(data: Path, work: Path) -> tuple[Path, Path]:
                 shutil.copyfileobj(src, dst)
             out.append(target)
         else:
-            raise SystemExit(f"{data}: no orig/{split}.jsonl(.gz)")
+            raise SystemExit(f"{data}: no orig/{split}.jsonl(.gz) (a synthesis run folder or a pack)")
     return out[0], out[1]
 
 
