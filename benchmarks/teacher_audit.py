@@ -58,6 +58,8 @@ SETUPS: dict[str, tuple[str, dict]] = {
     "qwen0.5b": ("Qwen2.5-Coder-0.5B", {"llm": Q05}),
     "qwen1.5b": ("Qwen2.5-Coder-1.5B", {"llm": Q15}),
     "qwen1.5b-k3": ("Qwen2.5-Coder-1.5B, K=3 (T=0.7)", {"llm": Q15, "samples": 3, "temperature": 0.7}),
+    "qwen1.5b-prior": ("Qwen2.5-Coder-1.5B, calibration prior:0.5", {"llm": Q15, "calibration": "prior:0.5"}),
+    "qwen1.5b-prior1": ("Qwen2.5-Coder-1.5B, calibration prior:1", {"llm": Q15, "calibration": "prior:1"}),
     "qwen1.5b+0.5b": ("1.5B + 0.5B (two LLM raters)", {"llm": Q15, "label_llms": [Q05]}),
     "ge-minilm": ("trained GoEmotions MiniLM alone", {"model": GE_MINILM}),
     "qwen1.5b+ge-minilm": ("1.5B + GoEmotions MiniLM rater", {"llm": Q15, "label_model": GE_MINILM}),

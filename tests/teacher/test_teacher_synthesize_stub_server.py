@@ -75,3 +75,36 @@ def test_prefix_ordered_scheduling_gives_the_same_dataset_stub_server(stub, tmp_
     plain_ids = [json.loads(x)["id"] for x in (tmp_path / "plain/steps/labels.jsonl").read_text().splitlines()]
     prefix_ids = [json.loads(x)["id"] for x in (tmp_path / "prefix/steps/labels.jsonl").read_text().splitlines()]
     assert sorted(plain_ids) == sorted(prefix_ids) and plain_ids != prefix_ids
+
+
+def test_label_calibration_rewrites_the_dataset_labels_on_resume_stub_server(stub, tmp_path, monkeypatch, capsys):
+    from emopillars.teacher.calibration import Calibration, calibrate
+
+    monkeypatch.setenv("EMOPILLARS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    argv = ["synthesize", "--corpus", str(DEMO), "--out", str(out), "--llm", f"openai:{stub.url}#stub"]
+    argv += ["--max-actors", "1", "--no-progress"]
+    assert cli_main(argv) == 0
+
+    def records() -> dict[str, dict]:  # every record is in one Orig split
+        files = sorted((out / "dataset" / "orig").glob("*.jsonl"))
+        return {r["record_id"]: r for f in files for r in map(json.loads, f.read_text().splitlines())}
+
+    before = records()
+    served = stub.requests
+    # the calibration is not part of the run's identity: the folder resumes, asks nothing, rewrites the labels
+    assert cli_main([*argv, "--label-calibration", "prior:1"]) == 0
+    assert stub.requests == served
+    after = records()
+    assert sorted(after) == sorted(before) and len(after) > 20
+    assert json.loads((out / "manifest.json").read_text())["config"]["label_calibration"] == "prior:1"
+    ids = sorted(before)
+    expected = calibrate([before[i]["labels"] for i in ids], Calibration("prior", 1.0))
+    assert [after[i]["labels"] for i in ids] == expected
+    assert any(after[i]["labels"] != before[i]["labels"] for i in ids)
+    for i in ids:
+        assert after[i]["raw_labels"] == before[i]["raw_labels"]
+        assert after[i]["positive_labels"] == [k for k, v in after[i]["labels"].items() if v >= 0.3]
+    capsys.readouterr()
+    assert cli_main([*argv, "--label-calibration", "sometimes"]) != 0
+    assert "unknown label calibration" in capsys.readouterr().err

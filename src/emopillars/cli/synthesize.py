@@ -116,6 +116,7 @@ CONFIG_OPTIONS = {
     "label_temperature": "label_temperature",
     "label_llm": "label_llms",
     "label_model": "label_model",
+    "label_calibration": "label_calibration",
     "schedule": "schedule",
 }
 """argparse dest -> ``SynthesisConfig`` field. Options left unset are not passed: the config's defaults apply."""

@@ -17,6 +17,12 @@ def add_label_arguments(parser) -> None:
     )
     parser.add_argument("--label-llm", action="append", metavar="SPEC", help="another LLM as a rater (repeatable)")
     parser.add_argument("--label-model", metavar="DIR", help="a trained emopillars classifier as a rater")
+    parser.add_argument(
+        "--label-calibration",
+        metavar="SPEC",
+        help="re-weigh the levels over the whole set of answers: none (default) or prior[:ALPHA] (damps labels the "
+        "teacher names everywhere by their share ** ALPHA, default 0.5; docs/teacher.md)",
+    )
 
 
 def register(subparsers) -> None:
@@ -57,6 +63,7 @@ AUDIT_OPTIONS = {
     "seed": "seed",
     "label_samples": "samples",
     "label_temperature": "temperature",
+    "label_calibration": "calibration",
     "prompts": "prompts_dir",
     "max_tokens": "max_tokens",
     "name": "name",

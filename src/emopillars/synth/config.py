@@ -9,6 +9,7 @@ from typing import Any
 
 from emopillars.llm.secrets import redact_spec
 from emopillars.synth.steps import STEP_MODULES, STEP_ORDER
+from emopillars.teacher.calibration import Calibration
 
 DEFAULT_MAX_TOKENS = {name: module.MAX_TOKENS for name, module in STEP_MODULES.items()}
 # Settings that do not change what a run produces; everything else must match to resume.
@@ -23,6 +24,7 @@ NON_IDENTITY = {
     "force",
     "parquet",
     "schedule",  # the order of the calls, not their answers (see emopillars.teacher.schedule)
+    "label_calibration",  # applied to every record when the dataset is written: a resumed run recomputes it all
 }
 SAMPLING_KEYS = {"temperature", "top_p", "repetition_penalty"}
 
@@ -73,6 +75,8 @@ class SynthesisConfig:
     label_temperature: float | None = None
     label_llms: list[str] = field(default_factory=list)
     label_model: str | None = None
+    # Levels re-weighed over all records when the dataset is written (teacher.calibration); raw_labels: the answers
+    label_calibration: str | None = None
     schedule: str = "prefix"
 
     def __post_init__(self) -> None:
@@ -112,6 +116,7 @@ class SynthesisConfig:
         for ok, name, message in checks:
             if not ok:
                 raise ValueError(f"SynthesisConfig.{name} {message} (got {getattr(self, name)!r})")
+        Calibration.parse(self.label_calibration)  # ValueError with the reason
 
     def to_dict(self) -> dict[str, Any]:
         """All settings, the LLM spec's credentials redacted (this is what ``config.json`` and the manifest hold)."""

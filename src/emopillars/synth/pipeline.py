@@ -55,6 +55,7 @@ from emopillars.synth.signals import Terminated
 from emopillars.synth.steps import STEP_MODULES, STEP_ORDER, make_step
 from emopillars.synth.steps import utterances as utterances_step
 from emopillars.synth.wiring import PIPELINE, check_wiring
+from emopillars.teacher.calibration import Calibration, calibrate_records
 from emopillars.teacher.schedule import run_ordered
 
 logger = logging.getLogger(__name__)
@@ -350,7 +351,7 @@ def _synthesize(config: SynthesisConfig, llm, rundir: RunDir, engine=None) -> Ma
             {**previous, "status": "running", "updated": started_at, "pid": os.getpid(), "config": config.to_dict()}
         )
         tables = run.run_stages()
-        end.records = run.records(tables)
+        end.records = calibrate_records(run.records(tables), Calibration.parse(config.label_calibration))
         end.dataset = rundir.publish_dataset(
             lambda folder: write_dataset(end.records, folder, config.seed, parquet=config.parquet)
         )

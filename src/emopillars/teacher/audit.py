@@ -29,6 +29,7 @@ from emopillars.files import atomic_write_text
 from emopillars.llm.secrets import redact_spec
 from emopillars.llm.types import SamplingParams
 from emopillars.teacher.aggregate import average_levels, rater_agreement
+from emopillars.teacher.calibration import Calibration, calibrate
 from emopillars.teacher.items import AuditItems, load_items
 from emopillars.teacher.metrics import multilabel_audit, single_label_audit
 from emopillars.teacher.raters import LLMRater, ModelRater, labels_step_for
@@ -57,6 +58,7 @@ class AuditConfig:
     seed: int = 0
     samples: int = 1
     temperature: float | None = None
+    calibration: str | None = None  # "prior[:ALPHA]": levels re-weighed over the audited answers (teacher.calibration)
     repetition_penalty: float = 1.03
     prompts_dir: str | None = None
     max_tokens: int | None = None
@@ -70,6 +72,7 @@ class AuditConfig:
             raise ValueError(f"--label-samples must be >= 1, got {self.samples}")
         if self.temperature is not None and self.temperature < 0:
             raise ValueError(f"the label temperature must be >= 0, got {self.temperature}")
+        Calibration.parse(self.calibration)  # a bad spec fails here, before any answer is asked
         if self.model and (self.llm or self.label_llms or self.label_model):
             raise ValueError("--model audits a classifier alone; use --label-model to add one to LLM raters")
 
@@ -160,7 +163,9 @@ def run_audit(config: AuditConfig, llms: dict[str, Any] | None = None, items: Au
                     rater.llm.close()
     wall = time.perf_counter() - started
     per_rater = {name: [average_levels(samples) for samples in rows] for name, rows in answers.items()}
-    combined = [average_levels([per_rater[name][i] for name in per_rater]) for i in range(len(items))]
+    answered = [average_levels([per_rater[name][i] for name in per_rater]) for i in range(len(items))]
+    calibration = Calibration.parse(config.calibration)
+    combined = calibrate(answered, calibration)
     metrics = score(items, combined)
     result = {
         "name": config.name or _default_name(config, raters),
@@ -189,6 +194,7 @@ def run_audit(config: AuditConfig, llms: dict[str, Any] | None = None, items: Au
                 "text": row["utterance"],
                 "gold": gold,
                 "predicted": pred,
+                "answered": answered[i] if calibration.active else None,
                 "raters": {name: per_rater[name][i] for name in per_rater} if len(raters) > 1 else None,
                 "samples": {name: answers[name][i] for name in answers}
                 if any(r.samples > 1 for r in raters)
@@ -202,8 +208,11 @@ def run_audit(config: AuditConfig, llms: dict[str, Any] | None = None, items: Au
 
 
 def _default_name(config: AuditConfig, raters: list) -> str:
-    names = " + ".join(r.name for r in raters)
-    return f"{names}, K={config.samples}" if config.samples > 1 else names
+    name = " + ".join(r.name for r in raters)
+    if config.samples > 1:
+        name += f", K={config.samples}"
+    calibration = Calibration.parse(config.calibration)
+    return f"{name}, calibration {calibration}" if calibration.active else name
 
 
 HEADLINE_KEYS = (
