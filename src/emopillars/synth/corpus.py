@@ -13,6 +13,7 @@ word boundary.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -194,13 +195,23 @@ def read_jsonl(
     return plots
 
 
+@contextlib.contextmanager
+def _csv_field_limit(limit: int):
+    """The csv module's field limit raised for one read (a story may be longer than its 131,072 characters), then
+    put back: the limit is process-wide, and the data loaders rely on it to report an unclosed quote."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def read_csv(
     path: Path, *, text_field: str | None = None, id_field: str | None = None, title_field: str | None = None
 ) -> list[Plot]:
     """A CSV (or TSV) with a header row."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    csv.field_size_limit(2**31 - 1)
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    with _csv_field_limit(2**31 - 1), open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle, delimiter=delimiter)
         try:
             if not reader.fieldnames:
