@@ -173,7 +173,7 @@ CTX_ROW = {
 
 def test_context_that_quotes_the_utterance_is_cut_before_the_quoting_sentence_or_dropped():
     row = dict(CTX_ROW, utterance="I can't wait to see what he does next!")
-    quoted = "Marta waited at the pier all night. At dawn, Marta thought: 'I can\u2019t wait to see what he does NEXT'."
+    quoted = "Marta waited at the pier all night. At dawn, she thought: 'I can\u2019t wait to see what he does NEXT'."
     assert context.parse(reply({"context": quoted}), row).outputs == [
         {"id": "u1", "context": "Marta waited at the pier all night."}
     ]
