@@ -369,7 +369,7 @@ def summarize(suite: SuiteSpec, tasks: list[TaskSpec], cells: list[Cell], result
                 views = list(dict.fromkeys(name for result in done for name in _views(result)))
                 primary = done[0].get("primary_view", views[0])
                 for name in views:
-                    row = {**base, "view": name, "primary": name == primary}
+                    row = {**base, "metrics": {}, "view": name, "primary": name == primary}  # its own metrics
                     found = [_views(result)[name] for result in done if name in _views(result)]
                     row["view_label"] = found[0]["label"]
                     row["decision"] = found[0].get("decision")
