@@ -83,7 +83,7 @@ class _RecordedLLM:
 
         out = []
         for i, request in enumerate(requests):
-            utterance = request.messages[-1]["content"].split('Utterance: "')[1].split('"\n')[0]
+            utterance = request.messages[-1]["content"].split('Utterance: "')[-1].split('"\n')[0]  # after the examples
             value = self.answers.get(utterance)
             response = (
                 ChatResponse(error="HTTP 503", error_kind="transient")

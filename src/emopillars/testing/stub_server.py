@@ -107,7 +107,9 @@ def answer(prompt: str) -> dict:
             items.append({"emotion": emotion, "text": f"I keep thinking about the {a} and the {b} near the {c}."})
         return {"utterances": items}
     if "Which emotions does the utterance" in prompt:
-        utterance = _between(prompt, 'Utterance: "', '"\n')
+        # the utterance to label follows the question (the prompt's examples come before it)
+        question = prompt[prompt.find("Which emotions does the utterance") :]
+        utterance = _between(question, 'Utterance: "', '"\n')
         first = _pick(EMOTIONS, utterance, 1)
         second = _pick([e for e in EMOTIONS if e != first], utterance, 2)
         return {"emotions": [{"emotion": first, "level": 0.8}, {"emotion": second, "level": 0.4}]}

@@ -23,7 +23,7 @@ from emopillars.synth.steps.base import Parsed, clean_text, requests_for, respon
 from emopillars.taxonomy import LABELS, POSITIVE_THRESHOLD, definitions_block
 
 NAME = "labels"
-PROMPT_VERSION = "labels-v2"
+PROMPT_VERSION = "labels-v3"
 MAX_TOKENS = 100
 INPUTS = ("id", "utterance")  # fields of an input row this step reads
 OUTPUTS = ("id", "raw_labels", "labels", "positive_labels")  # fields of each output row
