@@ -18,7 +18,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-Prediction = Mapping[str, float] | None
+from emopillars.teacher.metrics import Prediction, positives
+
 KINDS = ("none", "prior")
 DEFAULT_ALPHA = 0.5
 
@@ -91,12 +92,5 @@ def calibrate_records(records: list, calibration: Calibration) -> list:
     the teacher's own answer, unchanged). Records are returned as they are when the calibration is ``none``."""
     if not calibration.active:
         return records
-    from emopillars.taxonomy import POSITIVE_THRESHOLD
-
     levels = calibrate([r.labels for r in records], calibration)
-    return [
-        r.model_copy(
-            update={"labels": new, "positive_labels": [label for label, v in new.items() if v >= POSITIVE_THRESHOLD]}
-        )
-        for r, new in zip(records, levels)
-    ]
+    return [r.model_copy(update={"labels": new, "positive_labels": positives(new)}) for r, new in zip(records, levels)]
