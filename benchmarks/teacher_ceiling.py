@@ -36,14 +36,18 @@ BATCHES = (1, 2, 4, 8, 16)
 CHUNK = 512
 
 
-def machine_rates(model: str, threads: int, prompt_tokens: int, reps: int) -> dict:
+def gguf(model: str) -> Path:
+    """A GGUF path as given, or the file of a packaged model name (assembled on first use)."""
+    from emopillars.llm.models import model_path
+
+    return Path(model) if Path(model).is_file() else model_path(model)
+
+
+def machine_rates(path: Path, threads: int, prompt_tokens: int, reps: int) -> dict:
     """Prompt tokens/s and decode tokens/s per batch size, llama.cpp alone."""
     import llama_cpp
     from llama_cpp import _internals
 
-    from emopillars.llm.models import model_path
-
-    path = model_path(model) if not Path(model).is_file() else Path(model)
     llama = llama_cpp.Llama(str(path), n_ctx=512, n_threads=threads, n_threads_batch=threads, verbose=False)
     params = llama_cpp.llama_context_params.from_buffer_copy(llama.context_params)
     params.n_ctx = prompt_tokens + 64 * reps + 64
@@ -97,11 +101,9 @@ def machine_rates(model: str, threads: int, prompt_tokens: int, reps: int) -> di
     }
 
 
-def run_work(manifest_path: Path, model: str) -> dict:
+def run_work(manifest_path: Path, path: Path) -> dict:
     """Records, answer tokens and the records' own prompt text per record, from a finished synthesis run."""
     import llama_cpp
-
-    from emopillars.llm.models import model_path
 
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     records = int(manifest["records"])
@@ -110,7 +112,6 @@ def run_work(manifest_path: Path, model: str) -> dict:
     steps = manifest["steps"]
     completion = sum(int(s.get("completion_tokens", 0)) for s in steps.values())
     prompt = sum(int(s.get("prompt_tokens", 0)) for s in steps.values())
-    path = model_path(model) if not Path(model).is_file() else Path(model)
     llama = llama_cpp.Llama(str(path), n_ctx=64, vocab_only=True, verbose=False)
 
     def n(text: str | None) -> int:
@@ -194,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.manifest.is_file():
         parser.error(f"{args.manifest} does not exist")
     load_start = load_average()
-    work = run_work(args.manifest, args.model)
-    rates = machine_rates(args.model, args.threads, args.prompt_tokens, args.reps)
+    path = gguf(args.model)
+    work = run_work(args.manifest, path)
+    rates = machine_rates(path, args.threads, args.prompt_tokens, args.reps)
     summary = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/teacher_ceiling.py " + " ".join(argv if argv is not None else sys.argv[1:]),
