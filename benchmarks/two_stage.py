@@ -19,11 +19,9 @@ the selection and report sets stay complete and nothing is chosen on a reported 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import math
 import os
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -33,29 +31,24 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import append_section, cpu_model  # noqa: E402
+from pack_dataset import is_pack, unpack  # noqa: E402
 
 SECTION = "## Two-stage: plain MiniLM vs MiniLM first trained on the synthetic reference data"
 TASKS = ("goemotions", "isear", "emocontext")
 
 
 def dataset_files(data: Path, work: Path) -> tuple[Path, Path]:
-    """``orig/train.jsonl`` and ``orig/dev.jsonl`` of the reference dataset: a run folder or a pack of
-    ``benchmarks/pack_dataset.py`` (``dataset/orig/<split>.jsonl.gz``, decompressed here)."""
+    """``orig/train.jsonl`` and ``orig/dev.jsonl`` of the reference dataset: a run folder, or a pack of
+    ``benchmarks/pack_dataset.py`` (plain or sharded), unpacked into ``WORK/synthetic`` here."""
+    if is_pack(data):
+        unpack(data, work / "synthetic")
+        data = work / "synthetic"
     root = data / "dataset" if (data / "dataset" / "orig").is_dir() else data
-    out = []
-    for split in ("train", "dev"):
-        plain, packed = root / "orig" / f"{split}.jsonl", root / "orig" / f"{split}.jsonl.gz"
-        if plain.exists():
-            out.append(plain)
-        elif packed.exists():
-            target = work / "synthetic" / f"{split}.jsonl"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with gzip.open(packed, "rb") as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            out.append(target)
-        else:
-            raise SystemExit(f"{data}: no orig/{split}.jsonl(.gz) (a synthesis run folder or a pack)")
-    return out[0], out[1]
+    paths = [root / "orig" / f"{split}.jsonl" for split in ("train", "dev")]
+    for path in paths:
+        if not path.exists():
+            raise SystemExit(f"{data}: no orig/{path.name} (a synthesis run folder or a pack)")
+    return paths[0], paths[1]
 
 
 def stage1(data: Path, out: Path, epochs: int, seed: int) -> Path:

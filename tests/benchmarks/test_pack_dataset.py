@@ -19,11 +19,11 @@ def packer():
     return module
 
 
-def record(i: int, label: str, split: str) -> dict:
+def record(i: int, label: str, split: str, plot: str = "p1") -> dict:
     return {
-        "record_id": f"p1-a00-u{i:02d}",
-        "plot_id": "p1",
-        "actor_id": "p1-a00",
+        "record_id": f"{plot}-a00-u{i:02d}",
+        "plot_id": plot,
+        "actor_id": f"{plot}-a00",
         "actor": "Marta",
         "plot_title": "Gull Rock",
         "requested_emotion": label,
@@ -39,8 +39,12 @@ def record(i: int, label: str, split: str) -> dict:
     }
 
 
-def make_run(root: Path, status: str = "complete", records: int = 4) -> Path:
-    rows = {"train": [record(i, "joy", "train") for i in range(records - 1)], "dev": [record(9, "fear", "dev")]}
+def make_run(root: Path, status: str = "complete", records: int = 4, shard: str | None = None, model="stub") -> Path:
+    plot = f"p{shard[0]}" if shard else "p1"
+    rows = {
+        "train": [record(i, "joy", "train", plot) for i in range(records - 1)],
+        "dev": [record(9, "fear", "dev", plot)],
+    }
     for split, recs in rows.items():
         path = root / "dataset" / "orig" / f"{split}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,10 +54,18 @@ def make_run(root: Path, status: str = "complete", records: int = 4) -> Path:
     manifest = {
         "status": status,
         "records": records,
-        "model": "stub",
+        "model": model,
         "schema_version": "1.1",
         "prompt_versions": {"labels": "labels-v2"},
-        "config": {"corpus": "/x/plots.jsonl", "plots": 1, "max_actors": 1, "context_fraction": 0.34, "seed": 0},
+        "config": {
+            "corpus": f"/{root.name}/plots.jsonl",
+            "plots": 1,
+            "max_actors": 1,
+            "context_fraction": 0.34,
+            "seed": 0,
+            "out_dir": str(root),
+            "shard": shard,
+        },
         "labels": {"positive_threshold": 0.3, "per_label": {"joy": 3, "fear": 1, "anger": 0}},
     }
     (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -98,3 +110,36 @@ def test_pack_refuses_unfinished_empty_or_oversized_runs(packer, tmp_path, capsy
     (tmp_path / "bad" / "dataset" / "orig" / "train.jsonl.gz").write_bytes(b"not gzip")
     with pytest.raises(packer.PackError, match="not a readable gzip"):
         packer.unpack(tmp_path / "bad", tmp_path / "o5")
+
+
+def test_shards_pack_one_by_one_and_unpack_as_one_dataset(packer, tmp_path):
+    out = tmp_path / "ref"
+    packer.pack(make_run(tmp_path / "s1", shard="1/3"), out, max_mb=1)
+    readme = (out / "README.md").read_text()
+    assert "1 of 3 present (1); missing: 0, 2 (this dataset is partial)" in readme and "records: 4 " in readme
+    packer.pack(make_run(tmp_path / "s0", records=3, shard="0/3"), out, max_mb=1)
+    assert [p.name for p in packer._shard_dirs(out)] == ["0-of-3", "1-of-3"]
+    readme = (out / "README.md").read_text()
+    assert "2 of 3 present (0, 1); missing: 2" in readme and "records: 7 " in readme and "joy 6, fear 2" in readme
+    packer.pack(make_run(tmp_path / "again", shard="1/3"), out, max_mb=1)  # a shard packed again replaces itself
+    assert packer.is_pack(out) and len(packer._shard_dirs(out)) == 2
+    result = packer.unpack(out, tmp_path / "un")
+    assert result["examples"] == {"crewr/dev": 0, "orig/dev": 2, "orig/train": 5}
+    train = (tmp_path / "un" / "dataset" / "orig" / "train.jsonl").read_text().splitlines()
+    assert [line.split('"plot_id": ')[1][:4] for line in train] == ['"p0"'] * 2 + ['"p1"'] * 3  # shard order
+    assert sorted(p.name for p in (tmp_path / "un" / "manifests").iterdir()) == ["0-of-3.json", "1-of-3.json"]
+
+
+def test_shards_of_another_sample_or_mixed_packs_are_refused(packer, tmp_path):
+    out = tmp_path / "ref"
+    packer.pack(make_run(tmp_path / "s0", shard="0/3"), out, max_mb=1)
+    with pytest.raises(packer.PackError, match="not a shard of one sample"):
+        packer.pack(make_run(tmp_path / "other", shard="1/3", model="another-teacher"), out, max_mb=1)
+    with pytest.raises(packer.PackError, match="not a shard of one sample"):
+        packer.pack(make_run(tmp_path / "n4", shard="1/4"), out, max_mb=1)
+    with pytest.raises(packer.PackError, match="made without --shard"):
+        packer.pack(make_run(tmp_path / "whole"), out, max_mb=1)
+    packer.pack(make_run(tmp_path / "plain"), tmp_path / "plain-pack", max_mb=1)
+    with pytest.raises(packer.PackError, match="unsharded pack"):
+        packer.pack(make_run(tmp_path / "s2", shard="2/3"), tmp_path / "plain-pack", max_mb=1)
+    assert len(packer._shard_dirs(out)) == 1  # refused shards leave the pack as it was

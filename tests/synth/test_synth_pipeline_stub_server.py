@@ -144,3 +144,26 @@ def test_cli_synthesize_prints_where_things_are_stub_server(tmp_path, stub, caps
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["plots"] == 2 and manifest["steps"]["labels"]["max_tokens"] == 60
     shutil.rmtree(out)
+
+
+def test_shards_split_one_sample_into_disjoint_runs_stub_server(tmp_path, stub):
+    whole = synthesize(_config(tmp_path, stub, out_dir=str(tmp_path / "whole"), max_actors=1, plots=4))
+    parts = [
+        synthesize(_config(tmp_path, stub, out_dir=str(tmp_path / f"s{i}"), max_actors=1, plots=4, shard=f"{i}/2"))
+        for i in range(2)
+    ]
+
+    def plot_ids(out: Path) -> list[str]:
+        return [json.loads(line)["id"] for line in (out / "steps" / "plots.jsonl").read_text().splitlines()]
+
+    whole_plots = plot_ids(tmp_path / "whole")
+    shard_plots = [plot_ids(tmp_path / f"s{i}") for i in range(2)]
+    assert shard_plots == [whole_plots[0::2], whole_plots[1::2]]
+    assert sum(p.data["records"] for p in parts) == whole.data["records"]
+    assert parts[0].data["config"]["shard"] == "0/2"
+    assert "shard" in SynthesisConfig(**parts[1].data["config"]).identity()
+    assert "shard" not in _config(tmp_path, stub).identity()  # runs made before the option still resume
+    with pytest.raises(ValueError, match="shard"):
+        _config(tmp_path, stub, shard="2/2")
+    with pytest.raises(CorpusError, match="holds no plot"):
+        synthesize(_config(tmp_path, stub, out_dir=str(tmp_path / "s9"), plots=2, shard="3/4"))

@@ -51,6 +51,12 @@ def register(subparsers) -> None:
     parser.add_argument("--max-actors", type=int, help="at most this many characters per plot")
     parser.add_argument("--context-fraction", type=float, help="share of utterances given a context (default 1/3)")
     parser.add_argument("--seed", type=int, help="seed of the plot sample and the splits (default 0)")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="work on every N-th plot of the sample, from the I-th (0-based): N runs, I = 0..N-1, split one sample "
+        "into disjoint parts (one per machine or session); benchmarks/pack_dataset.py packs them into one dataset",
+    )
     parser.add_argument("--prompts", help="folder with prompt templates overriding the package's (<step>.txt)")
     parser.add_argument("--batch-size", type=int, help="requests handed to the LLM layer at once (default 64)")
     parser.add_argument("--format", choices=["jsonl", "csv", "txt", "wikiplots"], help="corpus format (auto)")
@@ -118,6 +124,7 @@ CONFIG_OPTIONS = {
     "label_model": "label_model",
     "label_calibration": "label_calibration",
     "schedule": "schedule",
+    "shard": "shard",
 }
 """argparse dest -> ``SynthesisConfig`` field. Options left unset are not passed: the config's defaults apply."""
 

@@ -78,6 +78,9 @@ class SynthesisConfig:
     # Levels re-weighed over all records when the dataset is written (teacher.calibration); raw_labels: the answers
     label_calibration: str | None = None
     schedule: str = "prefix"
+    # "I/N": this run works on every N-th plot of the sample, starting at I (0-based); N runs with I = 0..N-1 and
+    # otherwise equal settings split one sample into disjoint parts (separate machines, or sessions)
+    shard: str | None = None
 
     def __post_init__(self) -> None:
         self.corpus = str(self.corpus)
@@ -117,6 +120,20 @@ class SynthesisConfig:
             if not ok:
                 raise ValueError(f"SynthesisConfig.{name} {message} (got {getattr(self, name)!r})")
         Calibration.parse(self.label_calibration)  # ValueError with the reason
+        self.shard_part()  # ValueError with the reason
+
+    def shard_part(self) -> tuple[int, int] | None:
+        """``(I, N)`` of ``shard="I/N"`` (0 <= I < N), or None for the whole sample."""
+        if self.shard is None:
+            return None
+        index, sep, count = str(self.shard).partition("/")
+        try:
+            part = (int(index), int(count))
+        except ValueError:
+            part = None
+        if not sep or part is None or not 0 <= part[0] < part[1]:
+            raise ValueError(f"SynthesisConfig.shard must be 'I/N' with 0 <= I < N (got {self.shard!r})")
+        return part
 
     def to_dict(self) -> dict[str, Any]:
         """All settings, the LLM spec's credentials redacted (this is what ``config.json`` and the manifest hold)."""
@@ -138,7 +155,7 @@ class SynthesisConfig:
             data["prompts_dir"] = str(Path(self.prompts_dir).resolve())
         # options added after runs were made: left out at their defaults, so older runs still resume
         defaults = {"neutral_diversity": False, "label_samples": 1, "label_temperature": None, "label_llms": [],
-                    "label_model": None}  # fmt: skip
+                    "label_model": None, "shard": None}  # fmt: skip
         for name, default in defaults.items():
             if data.get(name) == default:
                 data.pop(name, None)

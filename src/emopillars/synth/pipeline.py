@@ -428,6 +428,11 @@ def _load_plots(config: SynthesisConfig, rundir: RunDir, corpus_stats: dict) -> 
         max_tokens=config.max_plot_tokens,
         chars_per_token=config.chars_per_token,
     )
+    shard = config.shard_part()
+    if shard:
+        sampled, plots = len(plots), plots[shard[0] :: shard[1]]
+        if not plots:
+            raise corpus_io.CorpusError(f"shard {config.shard} of a sample of {sampled} plots holds no plot")
     corpus_stats.update(plots_in_corpus=len(all_plots), plots_long_enough=len(long_enough), plots_used=len(plots))
     rundir.save_plots(plots)
     return plots
