@@ -14,6 +14,12 @@
 
 The profile is reduced for 2 shared CPU cores and stated under the table (epochs, training rows, max length);
 the selection and report sets stay complete and nothing is chosen on a reported set.
+
+**Baseline cells are kept in the repository** (``benchmarks/results/two_stage/<suite>/cells/``): the plain-MiniLM
+cells do not depend on the synthetic data, so each one is copied there the moment it finishes and copied back
+into ``--out`` before a run; the suite reuses a copied cell only when its key (task, settings, seed, profile)
+matches, so a changed setting recomputes it. ``--baseline-only`` runs just those cells (no reference dataset
+needed), so the half of the comparison that costs the same for every dataset is paid once, on any machine.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -35,6 +42,8 @@ from pack_dataset import is_pack, unpack  # noqa: E402
 
 SECTION = "## Two-stage: plain MiniLM vs MiniLM first trained on the synthetic reference data"
 TASKS = ("goemotions", "isear", "emocontext")
+STORE = Path(__file__).resolve().parent / "results" / "two_stage"
+PLAIN = "plain MiniLM"
 
 
 def dataset_files(data: Path, work: Path) -> tuple[Path, Path]:
@@ -69,11 +78,11 @@ def stage1(data: Path, out: Path, epochs: int, seed: int) -> Path:
     return model_dir
 
 
-def write_suite(path: Path, name: str, tasks: list[str], checkpoint: Path, seeds: list[int], out: Path) -> Path:
-    starts = (
-        "  - {name: plain MiniLM, role: plain, from: minilm}\n"
-        f"  - {{name: MiniLM after synthetic data, role: synthetic, from: '{checkpoint}'}}\n"
-    )
+def write_suite(path: Path, name: str, tasks: list[str], checkpoint: Path | None, seeds: list[int], out: Path) -> Path:
+    """The suite of one comparison; without ``checkpoint`` only the plain start (``--baseline-only``)."""
+    starts = f"  - {{name: {PLAIN}, role: plain, from: minilm}}\n"
+    if checkpoint is not None:
+        starts += f"  - {{name: MiniLM after synthetic data, role: synthetic, from: '{checkpoint}'}}\n"
     path.write_text(
         f"name: {name}\nprofile: quick\nout_dir: '{out}'\ntasks: [{', '.join(tasks)}]\nstarts:\n{starts}"
         f"heads: [keep]\nseeds: [{', '.join(map(str, seeds))}]\n",
@@ -82,21 +91,60 @@ def write_suite(path: Path, name: str, tasks: list[str], checkpoint: Path, seeds
     return path
 
 
+def restore_baseline(store: Path | None, folder: Path) -> int:
+    """Copy the stored plain cells of ``folder``'s suite into ``folder/cells`` (those not there yet)."""
+    if store is None or not (store / folder.name / "cells").is_dir():
+        return 0
+    copied = 0
+    for cell in sorted((store / folder.name / "cells").glob("*.json")):
+        target = folder / "cells" / cell.name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cell, target)
+            copied += 1
+    return copied
+
+
+def keep_baseline(store: Path | None, folder: Path):
+    """A suite ``on_cell_done`` callback: a freshly finished plain cell is copied into the store at once."""
+
+    def done(cell, result: dict, cached: bool) -> None:
+        if store is None or cached or cell.start.role != "plain":
+            return
+        source = folder / "cells" / f"{cell.cell_id}.json"
+        if source.is_file():
+            target = store / folder.name / "cells" / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            print(f"baseline cell kept: {target}", flush=True)
+
+    return done
+
+
 def run(args) -> dict:
     from emopillars.adapt.suite import run_suite
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    store = None if args.store == "none" else Path(args.store)
     seeds = [int(s) for s in args.seeds.split(",")]
-    checkpoint = stage1(Path(args.data), out, args.synthetic_epochs, seeds[0]).resolve()
-    results = {}
+    checkpoint = None
+    if not args.baseline_only:
+        checkpoint = stage1(Path(args.data), out, args.synthetic_epochs, seeds[0]).resolve()
     tasks = [t for t in args.tasks.split(",") if t]
-    suite = write_suite(out / "suite_main.yaml", "two-stage", tasks, checkpoint, seeds, out / "main")
-    results["main"] = run_suite(suite, epochs=args.epochs)
-    for n in [int(x) for x in args.low_resource.split(",") if x]:
-        suite = write_suite(out / f"suite_ge{n}.yaml", f"two-stage-ge{n}", ["goemotions"], checkpoint, seeds,
-                            out / f"goemotions_{n}")  # fmt: skip
-        results[f"goemotions_{n}"] = run_suite(suite, limit=n, epochs=args.low_resource_epochs)
+    plans = [("main", "two-stage", tasks, {"epochs": args.epochs})]
+    plans += [
+        (f"goemotions_{n}", f"two-stage-ge{n}", ["goemotions"], {"limit": n, "epochs": args.low_resource_epochs})
+        for n in [int(x) for x in args.low_resource.split(",") if x]
+    ]
+    results = {}
+    for folder_name, name, plan_tasks, options in plans:
+        folder = out / folder_name
+        restored = restore_baseline(store, folder)
+        if restored:
+            print(f"{folder_name}: {restored} baseline cell(s) from {store}", flush=True)
+        suite = write_suite(out / f"suite_{folder_name}.yaml", name, plan_tasks, checkpoint, seeds, folder)
+        results[folder_name] = run_suite(suite, on_cell_done=keep_baseline(store, folder), **options)
     return results
 
 
@@ -193,7 +241,13 @@ def markdown(rows: list[dict], args, notes: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="reference dataset folder (orig/train.jsonl[.gz], dev)")
+    parser.add_argument("--data", help="reference dataset: a pack (benchmarks/data/NAME) or a synthesis run folder")
+    parser.add_argument(
+        "--baseline-only", action="store_true", help="run only the plain-MiniLM cells (no --data needed)"
+    )
+    parser.add_argument(
+        "--store", default=str(STORE), help=f"where plain cells are kept and reused (default {STORE}; 'none': off)"
+    )
     parser.add_argument("--out", default="runs/two_stage")
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--seeds", default="13,14,15")
@@ -207,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", action="append", default=[], help="a line under the table (repeatable)")
     parser.add_argument("--markdown")
     args = parser.parse_args(argv)
+    if not (args.data or args.baseline_only or args.table_only):
+        parser.error("--data is required (or --baseline-only / --table-only)")
     out = Path(args.out)
     if not args.table_only:
         run(args)

@@ -10,7 +10,7 @@ import pytest
 from emopillars.llm.types import ChatRequest
 from emopillars.synth import SynthesisConfig, SynthesisError
 from emopillars.synth.engines import load_engine
-from emopillars.synth.engines.ray_engine import ClientOptions, RayEngine, Router, call_batch
+from emopillars.synth.engines.ray_engine import _ROUTERS, ClientOptions, RayEngine, Router, call_batch, close_routers
 from emopillars.synth.steps import STEP_MODULES, make_step
 from emopillars.testing.stub_server import start_stub_server
 
@@ -38,7 +38,10 @@ def _label_requests(n: int) -> list[ChatRequest]:
 
 def test_router_spreads_calls_over_live_endpoints_stub_server(stubs):
     options = ClientOptions(tuple(f"openai:{s.url}#stub" for s in stubs), cache=False)
-    responses, where, failovers = Router(options).generate(_label_requests(10))
+    with Router(options) as router:
+        responses, where, failovers = router.generate(_label_requests(10))
+        clients = list(router.llms)
+    assert not router.llms and all(c.backend._session is None for c in clients)  # closed: no session left open
     assert all(r.ok and r.parsed for r in responses)
     assert sorted(set(where)) == [0, 1] and sum(failovers) == 0
     assert stubs[0].requests + stubs[1].requests == 10 and min(stubs[0].requests, stubs[1].requests) >= 4
@@ -46,13 +49,13 @@ def test_router_spreads_calls_over_live_endpoints_stub_server(stubs):
 
 def test_router_fails_over_from_a_dead_endpoint_stub_server(stubs):
     options = ClientOptions((f"openai:{_dead_url()}#stub", f"openai:{stubs[0].url}#stub"), cache=False)
-    router = Router(options)
-    responses, where, failovers = router.generate(_label_requests(6))
-    assert all(r.ok for r in responses) and set(where) == {1}
-    assert sum(failovers) == 3  # the dead endpoint's share went to the live one
-    assert router.live() == [1]  # and the dead one is out of the rotation for a while
-    responses, where, failovers = router.generate(_label_requests(4))
-    assert set(where) == {1} and sum(failovers) == 0
+    with Router(options) as router:
+        responses, where, failovers = router.generate(_label_requests(6))
+        assert all(r.ok for r in responses) and set(where) == {1}
+        assert sum(failovers) == 3  # the dead endpoint's share went to the live one
+        assert router.live() == [1]  # and the dead one is out of the rotation for a while
+        responses, where, failovers = router.generate(_label_requests(4))
+        assert set(where) == {1} and sum(failovers) == 0
 
 
 def test_call_batch_returns_checkpoint_lines_and_failed_calls_stub_server(stubs):
@@ -67,6 +70,8 @@ def test_call_batch_returns_checkpoint_lines_and_failed_calls_stub_server(stubs)
     dead = ClientOptions((f"openai:{_dead_url()}#stub",), cache=False, timeout=5)
     failed = call_batch(batch, step=step, options=dead)
     assert not any(failed["line"]) and set(failed["kind"]) == {"transient"}  # a failed call is never a line
+    close_routers()  # what the worker process does when it exits
+    assert not _ROUTERS
 
 
 def test_engine_choice_and_errors(tmp_path, monkeypatch):
