@@ -28,10 +28,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from emopillars.synth.config import NON_IDENTITY
+
 VARIANTS = ("orig", "corig", "crewr")
-# manifest / config keys that may differ between the shards of one sample
-SHARD_FREE = {"shard", "out_dir", "cache", "batch_size", "concurrency", "max_retries", "timeout", "progress", "force",
-              "parquet", "schedule"}  # fmt: skip
+# config keys that may differ between the shards of one sample: the shard itself and what does not change a run's
+# answers (emopillars.synth.config.NON_IDENTITY), except the calibration, which each shard applies to its own records
+SHARD_FREE = (NON_IDENTITY - {"label_calibration"}) | {"shard"}
 
 
 class PackError(Exception):
