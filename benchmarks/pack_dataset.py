@@ -215,6 +215,16 @@ def unpack(pack_dir: Path, out: Path) -> dict:
     return {"out": str(out), "examples": counts}
 
 
+def describe(pack_dir: Path) -> str:
+    """One line on a pack: its Orig records per split and, for a pack of shards, how many shards are in."""
+    orig = _counts(pack_dir).get("orig", {})
+    text = f"{sum(orig.values())} records (Orig " + ", ".join(f"{k} {v}" for k, v in sorted(orig.items())) + ")"
+    shards = _shard_dirs(pack_dir)
+    if shards:
+        text += f"; shards {', '.join(d.name for d in shards)}"
+    return text
+
+
 def is_pack(folder: Path) -> bool:
     """A folder written by :func:`pack` (plain or sharded), as opposed to a run folder."""
     return bool(_packed_files(folder))

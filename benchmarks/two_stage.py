@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import append_section, cpu_model  # noqa: E402
-from pack_dataset import is_pack, unpack  # noqa: E402
+from pack_dataset import describe, is_pack, unpack  # noqa: E402
 
 SECTION = "## Two-stage: plain MiniLM vs MiniLM first trained on the synthetic reference data"
 TASKS = ("goemotions", "isear", "emocontext")
@@ -212,6 +212,10 @@ def compare(folder: Path, task: str) -> dict | None:
     }
 
 
+def _data_line(data: str) -> list[str]:
+    return [f"- synthetic data: `{data}`, {describe(Path(data))}"] if is_pack(Path(data)) else []
+
+
 def markdown(rows: list[dict], args, notes: list[str]) -> str:
     def pm(pair):
         return f"{pair[0]:.3f} ± {pair[1]:.3f}"
@@ -225,6 +229,7 @@ def markdown(rows: list[dict], args, notes: list[str]) -> str:
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; command: `python benchmarks/two_stage.py "
         f"{' '.join(sys.argv[1:])}`",
         f"- machine: {cpu_model()}, {os.cpu_count()} cores, shared; load average {os.getloadavg()[0]:.1f} at the end",
+        *(_data_line(args.data) if args.data else []),
         "",
         "| task (metric) | plain MiniLM | MiniLM after synthetic data | difference | t (seeds) | t (paired runs) "
         "| larger than seed noise? |",
