@@ -141,6 +141,10 @@ def _counts(pack_dir: Path) -> dict[str, dict[str, int]]:
     return counts
 
 
+def _number(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def readme(manifests: list[dict], counts: dict[str, dict[str, int]], name: str) -> str:
     """The pack's README: one run's manifest, or the manifests of the shards present (same settings)."""
     first = manifests[0]
@@ -157,7 +161,7 @@ def readme(manifests: list[dict], counts: dict[str, dict[str, int]], name: str) 
         f"- teacher: `{first.get('model')}`; prompt versions: "
         + ", ".join(f"{k} `{v}`" for k, v in (first.get("prompt_versions") or {}).items()),
         f"- corpus: `{Path(str(config.get('corpus', '?'))).name}`, {config.get('plots')} plots, up to "
-        f"{config.get('max_actors')} characters each, context fraction {config.get('context_fraction')}, "
+        f"{config.get('max_actors')} characters each, context fraction {_number(config.get('context_fraction'))}, "
         f"seed {config.get('seed')}; schema {first.get('schema_version')}",
     ]
     if shard:
