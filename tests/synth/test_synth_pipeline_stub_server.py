@@ -167,3 +167,22 @@ def test_shards_split_one_sample_into_disjoint_runs_stub_server(tmp_path, stub):
         _config(tmp_path, stub, shard="2/2")
     with pytest.raises(CorpusError, match="holds no plot"):
         synthesize(_config(tmp_path, stub, out_dir=str(tmp_path / "s9"), plots=2, shard="3/4"))
+
+
+def test_resume_with_changed_prompts_is_refused_stub_server(tmp_path, stub):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    template = (DEMO.parent / "prompts" / "rewriting.txt").read_text()
+    (prompts / "rewriting.txt").write_text(template)
+    config = _config(tmp_path, stub, plots=1, max_actors=1, prompts_dir=str(prompts))
+    first = synthesize(config).data
+    assert first["prompt_versions"]["rewriting"].startswith("rewriting-v1+user.")
+    (prompts / "rewriting.txt").write_text(template.replace("keep it short", "keep it very short"))
+    with pytest.raises(ConfigMismatchError, match=r"other prompts \(rewriting rewriting-v1\+user\.\w+ -> "):
+        synthesize(config)
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "complete"  # left as it was
+    again = synthesize(_config(tmp_path, stub, plots=1, max_actors=1, prompts_dir=str(prompts), force=True)).data
+    assert again["steps"]["actors"]["calls"] == first["steps"]["actors"]["calls"]  # asked again (no cache here)
+    assert again["status"] == "complete"
+    assert again["prompt_versions"]["rewriting"] != first["prompt_versions"]["rewriting"]
+    assert synthesize(config).data["status"] == "complete"  # same prompts as the checkpoints: resumes

@@ -46,7 +46,7 @@ from emopillars.synth.balancer import EmotionBalancer
 from emopillars.synth.checkpoint import wait_for_checkpoints
 from emopillars.synth.config import SynthesisConfig
 from emopillars.synth.dataset import contextual_plots, write_dataset
-from emopillars.synth.errors import LLMCallError, SynthesisError
+from emopillars.synth.errors import ConfigMismatchError, LLMCallError, SynthesisError
 from emopillars.synth.filters import FilterConfig, filter_utterances, rewrite_problem
 from emopillars.synth.prompts import SYSTEM, SYSTEM_VERSION, load_prompt
 from emopillars.synth.rundir import RunDir
@@ -339,6 +339,7 @@ def _synthesize(config: SynthesisConfig, llm, rundir: RunDir, engine=None) -> Ma
         llm = engine.open_llm(config) if engine is not None else _open_llm(config)
     try:
         run = _Run(config, llm, rundir, plots, engine)  # loads the prompt templates: a bad user template stops here
+        _check_prompt_versions(previous, run.prompt_versions(), rundir, force=config.force)
     except BaseException:
         if own_llm:
             _close(llm)
@@ -348,7 +349,14 @@ def _synthesize(config: SynthesisConfig, llm, rundir: RunDir, engine=None) -> Ma
     end = _End(run, previous, plots, corpus_stats, started, started_at)
     try:
         rundir.write_manifest(
-            {**previous, "status": "running", "updated": started_at, "pid": os.getpid(), "config": config.to_dict()}
+            {
+                **previous,
+                "status": "running",
+                "updated": started_at,
+                "pid": os.getpid(),
+                "config": config.to_dict(),
+                "prompt_versions": run.prompt_versions(),
+            }  # fmt: skip
         )
         tables = run.run_stages()
         end.records = calibrate_records(run.records(tables), Calibration.parse(config.label_calibration))
@@ -384,6 +392,29 @@ def _synthesize(config: SynthesisConfig, llm, rundir: RunDir, engine=None) -> Ma
         "synthesis %s: %s", manifest["status"], ", ".join(f"{k} {sum(v.values())}" for k, v in end.dataset.items())
     )
     return manifest
+
+
+def _check_prompt_versions(previous: dict, current: dict[str, str], rundir: RunDir, force: bool) -> None:
+    """Refuse to resume steps whose checkpoints were made with other prompts (the package was upgraded, or a user
+    template edited, between two invocations): their rows would be mixed with rows of the new prompt. ``force``
+    discards those checkpoints instead (every step's: a step's rows feed the next)."""
+    before = previous.get("prompt_versions") or {}
+    started = [p for p in rundir.steps.glob("*.jsonl") if p.stem in current and p.stat().st_size > 0]
+    names = sorted({p.stem for p in started} | ({SYSTEM} if started else set()))
+    changed = [f"{n} {before[n]} -> {current[n]}" for n in names if n in before and before[n] != current.get(n)]
+    if not changed:
+        return
+    if force:
+        logger.warning("--force: other prompts (%s); discarding the step checkpoints of %s", "; ".join(changed),
+                       rundir.root)  # fmt: skip
+        for path in started:
+            path.unlink()
+        return
+    raise ConfigMismatchError(
+        f"{rundir.root} was started with other prompts ({'; '.join(changed)}), and its checkpoints hold answers to "
+        "the old ones. Finish it with the emopillars version (or --prompts files) that started it, or rerun with "
+        "--force to start over (the LLM cache keeps the answers to prompts that did not change)"
+    )
 
 
 def _close(llm) -> None:
