@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 
 import pytest
@@ -24,8 +25,9 @@ class ScriptedLLM:
 
     model_id = "scripted"
 
-    def __init__(self, fail=None, interrupt_on_call=None, hold=None):
+    def __init__(self, fail=None, interrupt_on_call=None, hold=None, interrupt_after=None):
         self.fail = fail or {}
+        self.interrupt_after = interrupt_after  # Ctrl-C after this many answers of a batch landed
         self.hold = hold or {}
         self.calls = 0
         self.seen: list[str] = []
@@ -51,6 +53,8 @@ class ScriptedLLM:
             out.append(response)
             if on_result is not None:
                 on_result(index, response)
+            if self.interrupt_after == len(out):
+                raise KeyboardInterrupt
         return out
 
 
@@ -213,6 +217,14 @@ def test_ctrl_c_keeps_finished_batches(tmp_path, step):
     with pytest.raises(KeyboardInterrupt):
         run_step(step, _rows(6), ScriptedLLM(interrupt_on_call=2), path, batch_size=2, progress=False)
     assert set(load_checkpoint(path)) == {"r0", "r1"}
+
+
+def test_ctrl_c_in_a_batch_keeps_and_counts_its_landed_answers(tmp_path, step, caplog):
+    path = tmp_path / "rewriting.jsonl"
+    with caplog.at_level(logging.WARNING), pytest.raises(KeyboardInterrupt):
+        run_step(step, _rows(6), ScriptedLLM(interrupt_after=3), path, batch_size=6, progress=False)
+    assert set(load_checkpoint(path)) == {"r0", "r1", "r2"}
+    assert "interrupted in step rewriting: 3/6 rows are saved" in caplog.text
 
 
 def test_duplicate_input_ids_rejected(tmp_path, step):

@@ -155,6 +155,7 @@ class CheckpointWriter:
         self._last_sync = float("-inf")
         self._job: Future | None = None
         self._error: OSError | None = None
+        self.lines_written = 0  # by this writer (the file may hold lines of earlier runs)
         with _SYNC_LOCK:
             self._earlier = _LAST_SYNC_JOB
 
@@ -173,6 +174,7 @@ class CheckpointWriter:
             self._earlier = None
         self._handle.write(lines)
         self._handle.flush()
+        self.lines_written += lines.count(b"\n")
         with self._lock:
             self._dirty = True
             now = time.monotonic()

@@ -191,7 +191,7 @@ def run_step(
         logger.warning(
             "interrupted in step %s: %d/%d rows are saved in %s; rerun the same command to resume",
             step.name,
-            sum(1 for i in ids if i in done),
+            stats.resumed + writer.lines_written,  # with the answers of the batch in flight that had landed
             len(rows),
             checkpoint,
         )
