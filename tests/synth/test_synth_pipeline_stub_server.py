@@ -114,7 +114,7 @@ def test_user_prompt_override_changes_version_stub_server(tmp_path, stub):
     text = (DEMO.parent / "prompts" / "rewriting.txt").read_text()
     (prompts / "rewriting.txt").write_text("Please.\n" + text)
     manifest = synthesize(_config(tmp_path, stub, max_actors=1, prompts_dir=str(prompts)))
-    assert manifest.data["prompt_versions"]["rewriting"].startswith("rewriting-v1+user.")
+    assert manifest.data["prompt_versions"]["rewriting"].startswith("rewriting-v2+user.")
     assert manifest.data["prompt_versions"]["labels"] == labels.PROMPT_VERSION
     (prompts / "labels.txt").write_text("Label ${nothing_known}")
     with pytest.raises(ValueError, match="nothing_known"):
@@ -176,9 +176,9 @@ def test_resume_with_changed_prompts_is_refused_stub_server(tmp_path, stub):
     (prompts / "rewriting.txt").write_text(template)
     config = _config(tmp_path, stub, plots=1, max_actors=1, prompts_dir=str(prompts))
     first = synthesize(config).data
-    assert first["prompt_versions"]["rewriting"].startswith("rewriting-v1+user.")
+    assert first["prompt_versions"]["rewriting"].startswith("rewriting-v2+user.")
     (prompts / "rewriting.txt").write_text(template.replace("keep it short", "keep it very short"))
-    with pytest.raises(ConfigMismatchError, match=r"other prompts \(rewriting rewriting-v1\+user\.\w+ -> "):
+    with pytest.raises(ConfigMismatchError, match=r"other prompts \(rewriting rewriting-v2\+user\.\w+ -> "):
         synthesize(config)
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "complete"  # left as it was
     again = synthesize(_config(tmp_path, stub, plots=1, max_actors=1, prompts_dir=str(prompts), force=True)).data

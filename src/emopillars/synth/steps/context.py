@@ -24,7 +24,7 @@ from emopillars.synth.prompts import PromptTemplate
 from emopillars.synth.steps.base import Parsed, clean_text, requests_for, response_object
 
 NAME = "context"
-PROMPT_VERSION = "context-v1"
+PROMPT_VERSION = "context-v2"
 MAX_TOKENS = 300
 INPUTS = ("id", "plot", "actor", "utterance", "positive_labels")  # fields of an input row this step reads
 OUTPUTS = ("id", "context")  # fields of each output row

@@ -18,7 +18,7 @@ from emopillars.synth.steps.context import emotion_phrase
 from emopillars.synth.steps.utterances import MAX_UTTERANCE_CHARS
 
 NAME = "rewriting"
-PROMPT_VERSION = "rewriting-v1"
+PROMPT_VERSION = "rewriting-v2"
 MAX_TOKENS = 300
 INPUTS = ("id", "actor", "utterance", "cleaned_context", "positive_labels")  # fields of an input row this step reads
 OUTPUTS = ("id", "rewritten_utterance")  # fields of each output row
