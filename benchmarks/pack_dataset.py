@@ -145,6 +145,21 @@ def _number(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
+def _shard_table(manifests: list[dict]) -> list[str]:
+    """Per shard: plots, records per set, LLM calls, teacher wall time (all invocations) and records per hour."""
+    lines = ["", "| shard | plots | Orig | COrig | CRewr | LLM calls | wall time | Orig records / hour |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for m in sorted(manifests, key=lambda m: shard_of(m)[0]):
+        sets = {name: sum((m.get("dataset") or {}).get(name, {}).values()) for name in VARIANTS}
+        wall = float(m.get("wall_time_total_s") or m.get("wall_time_s") or 0)
+        rate = f"{sets['orig'] / wall * 3600:.0f}" if wall else "-"
+        lines.append(
+            f"| {m['config']['shard']} | {m.get('plots')} | {sets['orig']} | {sets['corig']} | {sets['crewr']} | "
+            f"{(m.get('tokens') or {}).get('calls', '-')} | {wall / 60:.1f} min | {rate} |"
+        )
+    return lines
+
+
 def readme(manifests: list[dict], counts: dict[str, dict[str, int]], name: str) -> str:
     """The pack's README: one run's manifest, or the manifests of the shards present (same settings)."""
     first = manifests[0]
@@ -179,6 +194,7 @@ def readme(manifests: list[dict], counts: dict[str, dict[str, int]], name: str) 
         ),
         f"- positive labels (level >= {labels.get('positive_threshold', 0.3)}), most frequent first: "
         + ", ".join(f"{k} {v}" for k, v in per_label.most_common() if v),
+        *(_shard_table(manifests) if shard else []),
         "",
         "Everything the run recorded (steps, drops by reason, tokens, wall time) is in "
         + ("each shard's `shards/I-of-N/manifest.json`." if shard else "`manifest.json`."),
