@@ -154,8 +154,8 @@ def _shard_table(manifests: list[dict]) -> list[str]:
         wall = float(m.get("wall_time_total_s") or m.get("wall_time_s") or 0)
         rate = f"{sets['orig'] / wall * 3600:.0f}" if wall else "-"
         lines.append(
-            f"| {m['config']['shard']} | {m.get('plots')} | {sets['orig']} | {sets['corig']} | {sets['crewr']} | "
-            f"{(m.get('tokens') or {}).get('calls', '-')} | {wall / 60:.1f} min | {rate} |"
+            f"| {m['config']['shard']} | {m.get('plots') or '-'} | {sets['orig']} | {sets['corig']} | "
+            f"{sets['crewr']} | {(m.get('tokens') or {}).get('calls', '-')} | {wall / 60:.1f} min | {rate} |"
         )
     return lines
 

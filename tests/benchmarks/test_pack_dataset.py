@@ -121,7 +121,7 @@ def test_shards_pack_one_by_one_and_unpack_as_one_dataset(packer, tmp_path):
     assert [p.name for p in packer._shard_dirs(out)] == ["0-of-3", "1-of-3"]
     readme = (out / "README.md").read_text()
     assert "2 of 3 present (0, 1); missing: 2" in readme and "records: 7 " in readme and "joy 6, fear 2" in readme
-    assert "| 0/3 | 1 | 0 | 0 | 0 | - | 0.0 min | - |" in readme  # one row per shard (these manifests are bare)
+    assert "| 0/3 | - | 0 | 0 | 0 | - | 0.0 min | - |" in readme  # one row per shard (these manifests are bare)
     packer.pack(make_run(tmp_path / "again", shard="1/3"), out, max_mb=1)  # a shard packed again replaces itself
     assert packer.is_pack(out) and len(packer._shard_dirs(out)) == 2
     assert packer.describe(out) == "7 records (Orig dev 2, train 5); shards 0-of-3, 1-of-3"
