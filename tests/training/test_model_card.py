@@ -107,7 +107,9 @@ def test_the_pipeline_snippet_runs_and_agrees_with_the_classifier(card_model):
     picked_rows = []
     namespace = {"print": lambda picked, scores: picked_rows.append((picked, scores))}
     exec(compile(code, "model-card-snippet", "exec"), namespace)  # the card's code, as a user would run it
-    ours = EmotionClassifier.load(card_model).predict(["I can't wait to see you!", "This is the worst service ever."])
+    ours = EmotionClassifier.load(card_model, bf16=False).predict(  # fp32, as the pipeline
+        ["I can't wait to see you!", "This is the worst service ever."]
+    )
     assert [sorted(picked) for picked, _ in picked_rows] == [sorted(r["labels"]) for r in ours]
     for (_, scores), row in zip(picked_rows, ours):
         np.testing.assert_allclose([scores[k] for k in row["scores"]], list(row["scores"].values()), atol=1e-4)
