@@ -15,11 +15,12 @@
 The profile is reduced for 2 shared CPU cores and stated under the table (epochs, training rows, max length);
 the selection and report sets stay complete and nothing is chosen on a reported set.
 
-**Baseline cells are kept in the repository** (``benchmarks/results/two_stage/<suite>/cells/``): the plain-MiniLM
-cells do not depend on the synthetic data, so each one is copied there the moment it finishes and copied back
-into ``--out`` before a run; the suite reuses a copied cell only when its key (task, settings, seed, profile)
-matches, so a changed setting recomputes it. ``--baseline-only`` runs just those cells (no reference dataset
-needed), so the half of the comparison that costs the same for every dataset is paid once, on any machine.
+**Baseline cells are kept in the repository** (``benchmarks/results/two_stage/<bf16|fp32>/<suite>/cells/``,
+under the precision ``bf16: auto`` trains with on this machine): the plain-MiniLM cells do not depend on the
+synthetic data, so each one is copied there the moment it finishes and copied back into ``--out`` before a run;
+the suite reuses a copied cell only when its key (task, settings, seed, profile) matches, so a changed setting
+recomputes it. ``--baseline-only`` runs just those cells (no reference dataset needed), so the half of the
+comparison that costs the same for every dataset is paid once, on any machine of the same precision.
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ def write_suite(path: Path, name: str, tasks: list[str], checkpoint: Path | None
     return path
 
 
+def training_precision() -> str:
+    """``bf16`` or ``fp32``: what the profiles' ``bf16: auto`` trains with here. Stored cells live under it, so a
+    baseline trained in bf16 (a CPU with AVX512-BF16) is never compared with a synthetic start trained in fp32."""
+    from emopillars.inference.precision import resolve_bf16
+
+    return resolve_bf16("auto", "cpu").name
+
+
 def restore_baseline(store: Path | None, folder: Path) -> int:
     """Copy the stored plain cells of ``folder``'s suite into ``folder/cells`` (those not there yet)."""
     if store is None or not (store / folder.name / "cells").is_dir():
@@ -126,7 +135,7 @@ def run(args) -> dict:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    store = None if args.store == "none" else Path(args.store)
+    store = None if args.store == "none" else Path(args.store) / training_precision()
     seeds = [int(s) for s in args.seeds.split(",")]
     checkpoint = None
     if not args.baseline_only:
