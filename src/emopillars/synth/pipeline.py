@@ -339,7 +339,8 @@ def _synthesize(config: SynthesisConfig, llm, rundir: RunDir, engine=None) -> Ma
         llm = engine.open_llm(config) if engine is not None else _open_llm(config)
     try:
         run = _Run(config, llm, rundir, plots, engine)  # loads the prompt templates: a bad user template stops here
-        _check_prompt_versions(previous, run.prompt_versions(), rundir, force=config.force)
+        prompt_versions = run.prompt_versions()  # reads the system template: once
+        _check_prompt_versions(previous, prompt_versions, rundir, force=config.force)
     except BaseException:
         if own_llm:
             _close(llm)
@@ -355,8 +356,8 @@ def _synthesize(config: SynthesisConfig, llm, rundir: RunDir, engine=None) -> Ma
                 "updated": started_at,
                 "pid": os.getpid(),
                 "config": config.to_dict(),
-                "prompt_versions": run.prompt_versions(),
-            }  # fmt: skip
+                "prompt_versions": prompt_versions,
+            }
         )
         tables = run.run_stages()
         end.records = calibrate_records(run.records(tables), Calibration.parse(config.label_calibration))
