@@ -8,7 +8,10 @@
 2. **Stage 2.** The adaptation suite (``emopillars benchmark``'s machinery, :func:`emopillars.adapt.suite.run_suite`):
    GoEmotions, ISEAR (5-fold) and EmoContext, each from the plain encoder and from the checkpoint, with every
    seed; then GoEmotions with only the first N training rows (low resource). Cells are cached: a rerun resumes.
-3. **Table.** Per task: mean +- std over seeds (ISEAR: each seed's mean over its 5 folds) of the primary
+3. **Control** (``--control``): the same encoder first trained on the same synthetic texts for the same steps, but
+   with the label sets shuffled across records. It separates what the teacher's labels teach from what any
+   warm-up of the 28-label head on these texts gives; the table then also shows synthetic minus control.
+4. **Table.** Per task: mean +- std over seeds (ISEAR: each seed's mean over its 5 folds) of the primary
    metric, the difference, and whether it exceeds the seed noise: Welch's t over the per-seed values and the
    paired (same seed, same fold) differences, "yes" when |t| >= 2.
 
@@ -32,6 +35,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +49,7 @@ SECTION = "## Two-stage: plain MiniLM vs MiniLM first trained on the synthetic r
 TASKS = ("goemotions", "isear", "emocontext")
 STORE = Path(__file__).resolve().parent / "results" / "two_stage"
 PLAIN = "plain MiniLM"
+CONTROL = "MiniLM after shuffled synthetic labels"
 
 
 def dataset_files(data: Path, work: Path) -> tuple[Path, Path]:
@@ -61,11 +66,20 @@ def dataset_files(data: Path, work: Path) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-def stage1(data: Path, out: Path, epochs: int, seed: int) -> Path:
+def shuffled_labels(data, seed: int):
+    """``data`` with its label sets permuted across records (seeded): the texts and the label distribution stay,
+    the link between a text and the teacher's labels for it is gone."""
+    order = np.random.default_rng(seed).permutation(len(data.examples))
+    examples = [replace(ex, labels=data.examples[j].labels) for ex, j in zip(data.examples, order, strict=True)]
+    return replace(data, examples=examples)
+
+
+def stage1(data: Path, out: Path, epochs: int, seed: int, shuffle: bool = False) -> Path:
+    """The synthetic-data checkpoint; ``shuffle``: the control, trained on the same texts with shuffled labels."""
     from emopillars.data.loaders import load
     from emopillars.training import TrainConfig, train
 
-    model_dir = out / "synthetic-minilm"
+    model_dir = out / ("synthetic-minilm-shuffled" if shuffle else "synthetic-minilm")
     if (model_dir / "thresholds.json").exists():
         print(f"stage 1: reusing {model_dir}", flush=True)
         return model_dir
@@ -74,16 +88,29 @@ def stage1(data: Path, out: Path, epochs: int, seed: int) -> Path:
         model="minilm", output_dir=str(model_dir), epochs=epochs, max_length=64, batch_size=32, seed=seed, bf16="auto"
     )
     started = time.perf_counter()
-    train(config, load(train_path, format="synthetic"), load(dev_path, format="synthetic"), progress=True)
+    train_data, dev_data = load(train_path, format="synthetic"), load(dev_path, format="synthetic")
+    if shuffle:
+        train_data, dev_data = shuffled_labels(train_data, seed), shuffled_labels(dev_data, seed)
+    train(config, train_data, dev_data, progress=True)
     print(f"stage 1: {model_dir} in {time.perf_counter() - started:.0f} s", flush=True)
     return model_dir
 
 
-def write_suite(path: Path, name: str, tasks: list[str], checkpoint: Path | None, seeds: list[int], out: Path) -> Path:
+def write_suite(
+    path: Path,
+    name: str,
+    tasks: list[str],
+    checkpoint: Path | None,
+    seeds: list[int],
+    out: Path,
+    control: Path | None = None,
+) -> Path:
     """The suite of one comparison; without ``checkpoint`` only the plain start (``--baseline-only``)."""
     starts = f"  - {{name: {PLAIN}, role: plain, from: minilm}}\n"
     if checkpoint is not None:
         starts += f"  - {{name: MiniLM after synthetic data, role: synthetic, from: '{checkpoint}'}}\n"
+    if control is not None:
+        starts += f"  - {{name: {CONTROL}, role: control, from: '{control}'}}\n"
     path.write_text(
         f"name: {name}\nprofile: quick\nout_dir: '{out}'\ntasks: [{', '.join(tasks)}]\nstarts:\n{starts}"
         f"heads: [keep]\nseeds: [{', '.join(map(str, seeds))}]\n",
@@ -137,11 +164,13 @@ def run(args) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     store = None if args.store == "none" else Path(args.store) / training_precision()
     seeds = [int(s) for s in args.seeds.split(",")]
-    checkpoint = None
+    checkpoint = control = None
     if not args.baseline_only:
         checkpoint = stage1(Path(args.data), out, args.synthetic_epochs, seeds[0]).resolve()
+        if args.control:
+            control = stage1(Path(args.data), out, args.synthetic_epochs, seeds[0], shuffle=True).resolve()
     tasks = [t for t in args.tasks.split(",") if t]
-    plans = [("main", "two-stage", tasks, {"epochs": args.epochs})]
+    plans = [("main", "two-stage", tasks, {"epochs": args.epochs})] if tasks else []  # --tasks '': low resource only
     plans += [
         (f"goemotions_{n}", f"two-stage-ge{n}", ["goemotions"], {"limit": n, "epochs": args.low_resource_epochs})
         for n in [int(x) for x in args.low_resource.split(",") if x]
@@ -152,7 +181,7 @@ def run(args) -> dict:
         restored = restore_baseline(store, folder)
         if restored:
             print(f"{folder_name}: {restored} baseline cell(s) from {store}", flush=True)
-        suite = write_suite(out / f"suite_{folder_name}.yaml", name, plan_tasks, checkpoint, seeds, folder)
+        suite = write_suite(out / f"suite_{folder_name}.yaml", name, plan_tasks, checkpoint, seeds, folder, control)
         results[folder_name] = run_suite(suite, on_cell_done=keep_baseline(store, folder), **options)
     return results
 
@@ -191,9 +220,10 @@ def paired_t(diffs: list[float]) -> float | None:
     return float(np.mean(diffs) / (sd / math.sqrt(len(diffs))))
 
 
-def compare(folder: Path, task: str) -> dict | None:
+def compare(folder: Path, task: str, base: str = "plain", other: str = "synthetic") -> dict | None:
+    """``other`` against ``base`` (start roles) on the seeds both have: means, stds, differences, t values."""
     cells = _cells(folder)
-    plain, synth = _values(cells, task, "plain"), _values(cells, task, "synthetic")
+    plain, synth = _values(cells, task, base), _values(cells, task, other)
     seeds = sorted(set(plain) & set(synth))
     if not seeds:
         return None
@@ -206,8 +236,8 @@ def compare(folder: Path, task: str) -> dict | None:
         "task": task,
         "metric": metric,
         "seeds": seeds,
-        "plain": (float(np.mean(per_seed_plain)), float(np.std(per_seed_plain, ddof=1)) if len(seeds) > 1 else 0.0),
-        "synthetic": (
+        "base": (float(np.mean(per_seed_plain)), float(np.std(per_seed_plain, ddof=1)) if len(seeds) > 1 else 0.0),
+        "other": (
             float(np.mean(per_seed_synth)),
             float(np.std(per_seed_synth, ddof=1)) if len(seeds) > 1 else 0.0,
         ),
@@ -225,6 +255,19 @@ def _data_line(data: str) -> list[str]:
     return [f"- synthetic data: `{data}`, {describe(Path(data))}"] if is_pack(Path(data)) else []
 
 
+def table_rows(out: Path, tasks: list[str], low_resource: list[int]) -> list[dict]:
+    """One row per task and low-resource size with finished cells: synthetic vs plain, and, where control cells
+    exist, ``control``: synthetic vs the shuffled-labels control."""
+    rows = []
+    folders = [(out / "main", task, task) for task in tasks]
+    folders += [(out / f"goemotions_{n}", "goemotions", f"GoEmotions, first {n} training rows") for n in low_resource]
+    for folder, task, label in folders:
+        row = compare(folder, task)
+        if row:
+            rows.append({**row, "label": label, "control": compare(folder, task, base="control")})
+    return rows
+
+
 def markdown(rows: list[dict], args, notes: list[str]) -> str:
     def pm(pair):
         return f"{pair[0]:.3f} ± {pair[1]:.3f}"
@@ -232,6 +275,11 @@ def markdown(rows: list[dict], args, notes: list[str]) -> str:
     def t(value):
         return "—" if value is None else ("inf" if math.isinf(value) else f"{value:+.1f}")
 
+    def noise(row):
+        return "yes" if row["exceeds_noise"] else "no"
+
+    control = any(r["control"] for r in rows)
+    extra = " control: shuffled labels | synthetic − control | t (paired runs) | larger than seed noise? |"
     lines = [
         SECTION,
         "",
@@ -241,14 +289,22 @@ def markdown(rows: list[dict], args, notes: list[str]) -> str:
         *(_data_line(args.data) if args.data else []),
         "",
         "| task (metric) | plain MiniLM | MiniLM after synthetic data | difference | t (seeds) | t (paired runs) "
-        "| larger than seed noise? |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| larger than seed noise? |" + (extra if control else ""),
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |" + (" ---: | ---: | ---: | --- |" if control else ""),
     ]
     for r in rows:
-        lines.append(
-            f"| {r['label']} ({r['metric']}) | {pm(r['plain'])} | {pm(r['synthetic'])} | {r['diff']:+.3f} | "
-            f"{t(r['t_seeds'])} | {t(r['t_paired'])} ({r['paired_runs']}) | {'yes' if r['exceeds_noise'] else 'no'} |"
+        line = (
+            f"| {r['label']} ({r['metric']}) | {pm(r['base'])} | {pm(r['other'])} | {r['diff']:+.3f} | "
+            f"{t(r['t_seeds'])} | {t(r['t_paired'])} ({r['paired_runs']}) | {noise(r)} |"
         )
+        if control:
+            c = r["control"]
+            line += (
+                f" {pm(c['base'])} | {c['diff']:+.3f} | {t(c['t_paired'])} ({c['paired_runs']}) | {noise(c)} |"
+                if c
+                else " — | — | — | — |"
+            )
+        lines.append(line)
     lines += ["", *notes]
     return "\n".join(lines) + "\n"
 
@@ -271,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--low-resource", default="1000,3000", help="GoEmotions training rows (comma-separated)")
     parser.add_argument("--low-resource-epochs", type=int, default=3)
+    parser.add_argument(
+        "--control", action="store_true", help="also start from MiniLM trained on the same texts, labels shuffled"
+    )
     parser.add_argument("--table-only", action="store_true", help="only read the finished cells")
     parser.add_argument("--note", action="append", default=[], help="a line under the table (repeatable)")
     parser.add_argument("--markdown")
@@ -280,15 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     if not args.table_only:
         run(args)
-    rows = []
-    for task in [t for t in args.tasks.split(",") if t]:
-        row = compare(out / "main", task)
-        if row:
-            rows.append({**row, "label": task})
-    for n in [int(x) for x in args.low_resource.split(",") if x]:
-        row = compare(out / f"goemotions_{n}", "goemotions")
-        if row:
-            rows.append({**row, "label": f"GoEmotions, first {n} training rows"})
+    sizes = [int(x) for x in args.low_resource.split(",") if x]
+    rows = table_rows(out, [t for t in args.tasks.split(",") if t], sizes)
     text = markdown(rows, args, args.note)
     print(text)
     (out / "two_stage.json").write_text(json.dumps(rows, indent=2) + "\n")
