@@ -309,6 +309,32 @@ def markdown(rows: list[dict], args, notes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(rows: list[dict], path: Path) -> Path:
+    """Grouped bars per row (plain, synthetic, control when run), mean over seeds with the seed std as error bar."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    starts = [("plain MiniLM", lambda r: r["base"]), ("after synthetic data", lambda r: r["other"])]
+    if any(r["control"] for r in rows):
+        starts.append(("after shuffled labels (control)", lambda r: r["control"]["base"] if r["control"] else None))
+    figure = Figure(figsize=(max(6, 1.8 * len(rows) + 2), 4), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    width = 0.8 / len(starts)
+    for i, (name, pick) in enumerate(starts):
+        pairs = [pick(r) or (math.nan, 0.0) for r in rows]
+        positions = np.arange(len(rows)) + (i - (len(starts) - 1) / 2) * width
+        axes.bar(positions, [p[0] for p in pairs], width, yerr=[p[1] for p in pairs], capsize=3, label=name)
+    axes.set_xticks(np.arange(len(rows)), labels=[f"{r['label']}\n({r['metric']})" for r in rows], fontsize=8)
+    axes.set_ylabel("primary metric, mean ± std over seeds")
+    axes.legend(fontsize=8)
+    axes.set_title("Two-stage: does first training on the synthetic data help?", fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="reference dataset: a pack (benchmarks/data/NAME) or a synthesis run folder")
@@ -333,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-only", action="store_true", help="only read the finished cells")
     parser.add_argument("--note", action="append", default=[], help="a line under the table (repeatable)")
     parser.add_argument("--markdown")
+    parser.add_argument("--plot", help="a bar chart of the table (PNG); default OUT/two_stage.png")
     args = parser.parse_args(argv)
     if not (args.data or args.baseline_only or args.table_only):
         parser.error("--data is required (or --baseline-only / --table-only)")
@@ -344,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(rows, args, args.note)
     print(text)
     (out / "two_stage.json").write_text(json.dumps(rows, indent=2) + "\n")
+    if rows:
+        print(f"plot: {plot(rows, Path(args.plot) if args.plot else out / 'two_stage.png')}")
     if args.markdown:
         append_section(SECTION, text, Path(args.markdown))
     return 0
