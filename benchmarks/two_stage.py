@@ -268,6 +268,12 @@ def table_rows(out: Path, tasks: list[str], low_resource: list[int]) -> list[dic
     return rows
 
 
+def _command(argv: list[str]) -> str:
+    """The command line without its ``--note`` texts (they are printed under the table)."""
+    kept = [a for i, a in enumerate(argv) if a != "--note" and (i == 0 or argv[i - 1] != "--note")]
+    return " ".join(kept)
+
+
 def markdown(rows: list[dict], args, notes: list[str]) -> str:
     def pm(pair):
         return f"{pair[0]:.3f} ± {pair[1]:.3f}"
@@ -284,7 +290,7 @@ def markdown(rows: list[dict], args, notes: list[str]) -> str:
         SECTION,
         "",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; command: `python benchmarks/two_stage.py "
-        f"{' '.join(sys.argv[1:])}`",
+        f"{_command(sys.argv[1:])}` (notes below)",
         f"- machine: {cpu_model()}, {os.cpu_count()} cores, shared; load average {os.getloadavg()[0]:.1f} at the end",
         *(_data_line(args.data) if args.data else []),
         "",
@@ -325,7 +331,8 @@ def plot(rows: list[dict], path: Path) -> Path:
         pairs = [pick(r) or (math.nan, 0.0) for r in rows]
         positions = np.arange(len(rows)) + (i - (len(starts) - 1) / 2) * width
         axes.bar(positions, [p[0] for p in pairs], width, yerr=[p[1] for p in pairs], capsize=3, label=name)
-    axes.set_xticks(np.arange(len(rows)), labels=[f"{r['label']}\n({r['metric']})" for r in rows], fontsize=8)
+    names = [r["label"].replace(", ", ",\n") + f"\n({r['metric']})" for r in rows]
+    axes.set_xticks(np.arange(len(rows)), labels=names, fontsize=8)
     axes.set_ylabel("primary metric, mean ± std over seeds")
     axes.legend(fontsize=8)
     axes.set_title("Two-stage: does first training on the synthetic data help?", fontsize=10)
