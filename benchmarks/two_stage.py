@@ -169,11 +169,11 @@ def run(args) -> dict:
         checkpoint = stage1(Path(args.data), out, args.synthetic_epochs, seeds[0]).resolve()
         if args.control:
             control = stage1(Path(args.data), out, args.synthetic_epochs, seeds[0], shuffle=True).resolve()
-    tasks = [t for t in args.tasks.split(",") if t]
+    tasks = args.tasks
     plans = [("main", "two-stage", tasks, {"epochs": args.epochs})] if tasks else []  # --tasks '': low resource only
     plans += [
         (f"goemotions_{n}", f"two-stage-ge{n}", ["goemotions"], {"limit": n, "epochs": args.low_resource_epochs})
-        for n in [int(x) for x in args.low_resource.split(",") if x]
+        for n in args.low_resource
     ]
     results = {}
     for folder_name, name, plan_tasks, options in plans:
@@ -220,9 +220,8 @@ def paired_t(diffs: list[float]) -> float | None:
     return float(np.mean(diffs) / (sd / math.sqrt(len(diffs))))
 
 
-def compare(folder: Path, task: str, base: str = "plain", other: str = "synthetic") -> dict | None:
+def compare(cells: list[dict], task: str, base: str = "plain", other: str = "synthetic") -> dict | None:
     """``other`` against ``base`` (start roles) on the seeds both have: means, stds, differences, t values."""
-    cells = _cells(folder)
     plain, synth = _values(cells, task, base), _values(cells, task, other)
     seeds = sorted(set(plain) & set(synth))
     if not seeds:
@@ -262,9 +261,10 @@ def table_rows(out: Path, tasks: list[str], low_resource: list[int]) -> list[dic
     folders = [(out / "main", task, task) for task in tasks]
     folders += [(out / f"goemotions_{n}", "goemotions", f"GoEmotions, first {n} training rows") for n in low_resource]
     for folder, task, label in folders:
-        row = compare(folder, task)
+        cells = _cells(folder)
+        row = compare(cells, task)
         if row:
-            rows.append({**row, "label": label, "control": compare(folder, task, base="control")})
+            rows.append({**row, "label": label, "control": compare(cells, task, base="control")})
     return rows
 
 
@@ -368,13 +368,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown")
     parser.add_argument("--plot", help="a bar chart of the table (PNG); default OUT/two_stage.png")
     args = parser.parse_args(argv)
+    args.tasks = [t for t in args.tasks.split(",") if t]
+    args.low_resource = [int(x) for x in args.low_resource.split(",") if x]
     if not (args.data or args.baseline_only or args.table_only):
         parser.error("--data is required (or --baseline-only / --table-only)")
     out = Path(args.out)
     if not args.table_only:
         run(args)
-    sizes = [int(x) for x in args.low_resource.split(",") if x]
-    rows = table_rows(out, [t for t in args.tasks.split(",") if t], sizes)
+    rows = table_rows(out, args.tasks, args.low_resource)
     text = markdown(rows, args, args.note)
     print(text)
     (out / "two_stage.json").write_text(json.dumps(rows, indent=2) + "\n")
