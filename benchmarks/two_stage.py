@@ -141,18 +141,27 @@ def restore_baseline(store: Path | None, folder: Path) -> int:
     return copied
 
 
+def _rekeyed(source: Path, target: Path) -> bool:
+    """``source`` holds ``target``'s result under another key (the suite re-keyed a restored cell)."""
+    if not target.is_file():
+        return False
+    ours, theirs = json.loads(source.read_text()), json.loads(target.read_text())
+    return ours["result"] == theirs["result"] and ours["key"] != theirs["key"]
+
+
 def keep_baseline(store: Path | None, folder: Path):
-    """A suite ``on_cell_done`` callback: a freshly finished plain cell is copied into the store at once."""
+    """A suite ``on_cell_done`` callback: a freshly finished plain cell is copied into the store at once, and a
+    stored one that the suite re-keyed goes back with its new key."""
 
     def done(cell, result: dict, cached: bool) -> None:
-        if store is None or cached or cell.start.role != "plain":
+        if store is None or cell.start.role != "plain":
             return
         source = folder / "cells" / f"{cell.cell_id}.json"
-        if source.is_file():
-            target = store / folder.name / "cells" / source.name
+        target = store / folder.name / "cells" / source.name
+        if source.is_file() and (not cached or _rekeyed(source, target)):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-            print(f"baseline cell kept: {target}", flush=True)
+            print(f"baseline cell {'re-keyed' if cached else 'kept'}: {target}", flush=True)
 
     return done
 

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from emopillars.adapt.suite import CELLS_DIR, LOG_FILE, SuiteLog, run_suite
+from emopillars.adapt.suite import CELLS_DIR, LOG_FILE, SuiteLog, cell_key, load_suite, plan_cells, run_suite
 
 CUES = {
     "happy": ["what a wonderful day", "I am so glad", "this is great news", "I love it"],
@@ -140,6 +140,20 @@ def test_suite_interrupted_after_first_cell_resumes_without_recomputing(tiny_sui
     again = run_suite(suite, progress=False)
     assert fold_file.stat().st_mtime_ns == fold_mtime
     assert again["cells"]["tiny_cv__plain-encoder__keep__s7"]["metrics"] == cv["metrics"]
+
+    # editing a profile the suite does not use keeps its cells; a cell keyed the old way (the whole task spec)
+    # is reused and re-keyed in place
+    task_file = suite.parent / "tiny_ml.yaml"
+    task_file.write_text(task_file.read_text().replace("profiles: {cpu:", "profiles: {quick: {epochs: 1}, cpu:"))
+    spec, tasks = load_suite(suite)
+    ml = next(c for c in plan_cells(spec, tasks) if c.task.name == "tiny_ml")
+    key, legacy = cell_key(ml, spec, "cpu"), cell_key(ml, spec, "cpu", legacy=True)
+    assert key != legacy
+    first.write_text(json.dumps({"key": legacy, "result": first_result}))
+    edited = run_suite(suite, progress=False)
+    assert edited["cells_done"] == 2 and edited["cells"]["tiny_ml__plain-encoder__keep__s7"] == first_result
+    assert [e["event"] for e in SuiteLog(out / LOG_FILE).events()].count("done") == 3  # 2 + the lost cell
+    assert json.loads(first.read_text())["key"] == key
 
 
 def test_suite_missing_checkpoint_fails_one_cell_not_the_suite(tiny_suite, tmp_path):

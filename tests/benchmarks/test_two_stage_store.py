@@ -49,6 +49,23 @@ def test_plain_cells_go_to_the_store_and_come_back(two_stage, tmp_path):
     assert two_stage.restore_baseline(None, fresh) == 0 and two_stage.restore_baseline(store, tmp_path / "x") == 0
 
 
+def test_a_restored_cell_that_the_suite_re_keyed_goes_back_to_the_store(two_stage, tmp_path):
+    store, folder = tmp_path / "store", tmp_path / "run" / "main"
+    done = two_stage.keep_baseline(store, folder)
+    plain = cell("isear__plain-minilm__keep__s13", "plain")
+    write_cell(store / "main", plain.cell_id, "old")
+    write_cell(folder, plain.cell_id, "old")
+    done(plain, {}, True)  # reused as it was: the store keeps its file
+    stored = store / "main" / "cells" / f"{plain.cell_id}.json"
+    assert json.loads(stored.read_text())["key"] == "old"
+    write_cell(folder, plain.cell_id, "new")  # same result, new key
+    done(plain, {}, True)
+    assert json.loads(stored.read_text())["key"] == "new"
+    (folder / "cells" / f"{plain.cell_id}.json").write_text(json.dumps({"key": "other", "result": {"cell": "x"}}))
+    done(plain, {}, True)  # another result under a cached cell is not the store's: left alone
+    assert json.loads(stored.read_text())["key"] == "new"
+
+
 def test_data_is_required_unless_baseline_only(two_stage, capsys):
     with pytest.raises(SystemExit) as exc:
         two_stage.main([])

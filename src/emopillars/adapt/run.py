@@ -553,7 +553,7 @@ def adapt(
         )
     settings = resolve_settings(task, profile, epochs=epochs, limit=limit, overrides=overrides)
     identity = {
-        "task": task.model_dump(mode="json"),
+        "task": task.identity(),
         "splits": present_splits(task),
         "start": start_point.spec,
         "head": policy.kind,

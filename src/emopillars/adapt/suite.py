@@ -144,11 +144,13 @@ def cell_settings(cell: Cell, suite: SuiteSpec, profile: str):
     return resolve_settings(cell.task, profile, epochs=epochs, limit=suite.limit, overrides=overrides)
 
 
-def cell_key(cell: Cell, suite: SuiteSpec, profile: str) -> str:
+def cell_key(cell: Cell, suite: SuiteSpec, profile: str, legacy: bool = False) -> str:
+    """What decides a cell's result. ``legacy``: the key of cells written before the key left out the task's
+    profiles (it hashed the whole task spec); such a cell is still reused, and re-keyed, while the spec is the same."""
     settings = cell_settings(cell, suite, profile)
     return stable_hash(
         {
-            "task": cell.task.model_dump(mode="json"),
+            "task": cell.task.model_dump(mode="json") if legacy else cell.task.identity(),
             "splits": present_splits(cell.task),
             "start": cell.start.source,
             "start_fingerprint": source_fingerprint(cell.start.source),
@@ -192,7 +194,9 @@ class SuiteLog:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def read_cached(path: Path, key: str) -> dict | None:
+def read_cached(path: Path, key: str, legacy_key: str | None = None, rewrite: bool = True) -> dict | None:
+    """The cached result at ``path`` when its key is ``key``; one written under ``legacy_key`` is re-keyed in place
+    (unless ``rewrite`` is off: not the writing rank)."""
     if not path.is_file():
         return None
     try:
@@ -200,7 +204,14 @@ def read_cached(path: Path, key: str) -> dict | None:
     except json.JSONDecodeError:
         log.warning("%s is unreadable; the cell runs again", path)
         return None
-    return saved["result"] if saved.get("key") == key else None
+    if saved.get("key") == key:
+        return saved["result"]
+    if legacy_key is None or saved.get("key") != legacy_key:
+        return None
+    if rewrite:
+        atomic_write_text(path, json.dumps({"key": key, "result": saved["result"]}, indent=2) + "\n")
+        log.info("%s: re-keyed (its key predates keys without the task's profiles)", path)
+    return saved["result"]
 
 
 def run_suite(
@@ -258,7 +269,7 @@ def run_suite(
     try:
         for cell in cells:
             cache = out / CELLS_DIR / f"{cell.cell_id}.json"
-            cached = read_cached(cache, keys[cell.cell_id])
+            cached = read_cached(cache, keys[cell.cell_id], cell_key(cell, suite, profile, legacy=True), rewrite=main)
             if cached is not None:
                 results[cell.cell_id] = cached
                 suite_log.write("cached", cell, key=keys[cell.cell_id])

@@ -257,6 +257,12 @@ class TaskSpec(BaseModel):
             raise ValueError(f"task {self.name}: two task labels map onto one taxonomy class: {out}")
         return out
 
+    def identity(self) -> dict:
+        """What of the spec decides a result, for cache keys: all of it but ``profiles``. A run's key also holds
+        the settings resolved from the profile it uses, so editing one profile (say ``cpu``) does not throw away
+        the cached cells of another (``quick``)."""
+        return self.model_dump(mode="json", exclude={"profiles"})
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
 
