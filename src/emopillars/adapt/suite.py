@@ -12,6 +12,7 @@ cells still run. ``results.md`` and ``results.json`` are rewritten after every c
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -194,9 +195,15 @@ class SuiteLog:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def read_cached(path: Path, key: str, legacy_key: str | None = None, rewrite: bool = True) -> dict | None:
-    """The cached result at ``path`` when its key is ``key``; one written under ``legacy_key`` is re-keyed in place
-    (unless ``rewrite`` is off: not the writing rank)."""
+def write_cached(path: Path, key: str, result: dict) -> None:
+    atomic_write_text(path, json.dumps({"key": key, "result": result}, indent=2) + "\n")
+
+
+def read_cached(
+    path: Path, key: str, legacy_key: Callable[[], str] | None = None, rewrite: bool = True
+) -> dict | None:
+    """The cached result at ``path`` when its key is ``key``; one written under ``legacy_key()`` (computed only when
+    ``key`` misses) is re-keyed in place, unless ``rewrite`` is off (not the writing rank)."""
     if not path.is_file():
         return None
     try:
@@ -206,10 +213,10 @@ def read_cached(path: Path, key: str, legacy_key: str | None = None, rewrite: bo
         return None
     if saved.get("key") == key:
         return saved["result"]
-    if legacy_key is None or saved.get("key") != legacy_key:
+    if legacy_key is None or saved.get("key") != legacy_key():
         return None
     if rewrite:
-        atomic_write_text(path, json.dumps({"key": key, "result": saved["result"]}, indent=2) + "\n")
+        write_cached(path, key, saved["result"])
         log.info("%s: re-keyed (its key predates keys without the task's profiles)", path)
     return saved["result"]
 
@@ -269,7 +276,8 @@ def run_suite(
     try:
         for cell in cells:
             cache = out / CELLS_DIR / f"{cell.cell_id}.json"
-            cached = read_cached(cache, keys[cell.cell_id], cell_key(cell, suite, profile, legacy=True), rewrite=main)
+            legacy = functools.partial(cell_key, cell, suite, profile, legacy=True)
+            cached = read_cached(cache, keys[cell.cell_id], legacy, rewrite=main)
             if cached is not None:
                 results[cell.cell_id] = cached
                 suite_log.write("cached", cell, key=keys[cell.cell_id])
@@ -303,7 +311,7 @@ def run_suite(
                 continue
             result.update({"start_name": cell.start.name, "role": cell.start.role, "cell": cell.cell_id})
             if main:
-                atomic_write_text(cache, json.dumps({"key": keys[cell.cell_id], "result": result}, indent=2) + "\n")
+                write_cached(cache, keys[cell.cell_id], result)
             results[cell.cell_id] = result
             suite_log.write("done", cell, key=keys[cell.cell_id], wall_s=result["wall_s"])
             bar.advance(cell.cell_id)
