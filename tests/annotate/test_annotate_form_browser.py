@@ -28,6 +28,22 @@ def tick(page, item_id: str, labels: set[str]) -> None:
         card.locator(f'input[type=checkbox][value="{label}"]').check()
 
 
+def wait_until_stored(context, url: str, item_id: str, labels: list[str]) -> None:
+    """Chromium hands a page's ``localStorage`` writes to its browser process asynchronously, so a reload right
+    after a tick can read the state from before it on a loaded machine (seen once in CI). A second page of the
+    same origin reads the browser process's copy: wait there until it holds the answer, then reload."""
+    probe = context.new_page()
+    probe.goto(url)
+    probe.wait_for_function(
+        """([id, labels]) => Object.keys(localStorage).some((key) => {
+            const answer = (JSON.parse(localStorage.getItem(key) || "{}") || {})[id];
+            return !!answer && JSON.stringify(answer.labels) === JSON.stringify(labels);
+        })""",
+        arg=[item_id, labels],
+    )
+    probe.close()
+
+
 def download(page) -> str:
     with page.expect_download() as info:
         page.click("#download")
@@ -58,7 +74,8 @@ def test_form_renders_screenshot(browser_context, dataset_file, tmp_path):
 def test_form_limits_context_and_storage(browser_context, dataset_file, tmp_path):
     kit = export_kit(load_source(dataset_file), tmp_path / "kit", n=24, annotators=1, seed=0)
     page = browser_context.new_page()
-    page.goto((tmp_path / "kit" / "form-A1.html").as_uri())
+    url = (tmp_path / "kit" / "form-A1.html").as_uri()
+    page.goto(url)
     first = kit.annotators["A1"][0]
     card = page.locator(f"#item-{first}")
     for label in LABELS[:5]:
@@ -73,6 +90,7 @@ def test_form_limits_context_and_storage(browser_context, dataset_file, tmp_path
     context_card.locator(".context-toggle").click()
     assert context_card.locator(".context").is_visible()
     assert "Cleaned context" in context_card.locator(".context").inner_text()
+    wait_until_stored(browser_context, url, first, list(LABELS[1:5]))
     page.reload()
     card = page.locator(f"#item-{first}")
     assert [card.locator(f'input[value="{label}"]').is_checked() for label in LABELS[:5]] == [
