@@ -5,8 +5,8 @@ report back through files; no test waits on time. Each rank writes its results, 
 production end-of-run barrier (:meth:`Dist.close`) before leaving the group.
 
 gloo's TCP transport can abort a process from its own C++ I/O thread (``std::terminate``, SIGABRT) when a
-socket closes while a peer is still connecting or leaving (pytorch/pytorch#188266; one CI run out of ~20 saw
-it, 60 local runs under load did not). A Python error in our code ends a spawned worker with an exception, not
+socket closes while a peer is still connecting or leaving (pytorch/pytorch#188266; seen once in CI, never in
+60 local runs under load). A Python error in our code ends a spawned worker with an exception, not
 a signal, so the fixture treats a signal death alone as the transport's: with both ranks' results on disk it
 uses them (the abort was in teardown), without them it runs the 2 processes once more and fails if that dies
 too.
@@ -69,11 +69,15 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
         torch_dist.destroy_process_group()
 
 
+def _result_files(out) -> list:
+    return [out / f"rank{rank}.npz" for rank in range(WORLD)]
+
+
 def _spawn(out) -> list:
     mp.start_processes(
         _worker, args=(str(out / "rendezvous"), str(out)), nprocs=WORLD, join=True, start_method="spawn"
     )
-    return [np.load(out / f"rank{rank}.npz") for rank in range(WORLD)]
+    return [np.load(path) for path in _result_files(out)]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +86,7 @@ def two_ranks(tmp_path_factory):
     try:
         return _spawn(out)
     except mp.ProcessExitedException as exc:  # a signal, not a Python error: gloo's transport (module doc)
-        results = [out / f"rank{rank}.npz" for rank in range(WORLD)]
+        results = _result_files(out)
         if all(path.exists() for path in results):
             warnings.warn(f"gloo aborted a rank after both wrote their results ({exc}); using them", stacklevel=1)
             return [np.load(path) for path in results]
