@@ -108,6 +108,12 @@ def test_suite_interrupted_after_first_cell_resumes_without_recomputing(tiny_sui
     assert first_result["runs"]["run_0"]["thresholds"]["kind"] == "global"  # multi-label: threshold on dev
     assert first_result["runs"]["run_0"]["n_report"] == 12
 
+    only = run_suite(suite, progress=False, only_tasks=["tiny_ml"])  # cached: nothing trains
+    assert only["cells_done"] == 1 and set(only["cells"]) == {"tiny_ml__plain-encoder__keep__s7"}
+    table = (out / "results.md").read_text()
+    assert "## tiny_ml" in table and "## tiny_cv" in table  # the table keeps every task of the suite
+    assert table.split("## tiny_cv")[1].count("not run yet") == 1
+
     summary = run_suite(suite, progress=False)
     assert summary["cells_done"] == 2 and not summary["failures"]
     assert first.stat().st_mtime_ns == first_mtime  # not rewritten
@@ -122,6 +128,12 @@ def test_suite_interrupted_after_first_cell_resumes_without_recomputing(tiny_sui
     assert len(cv["metrics"]["accuracy"]["values"]) == 2
     assert cv["metrics"]["macro_f1"]["mean"] >= 0.6, cv["metrics"]  # 3 balanced classes: chance is 0.33
     assert all(run["thresholds"]["kind"] == "argmax" for run in cv["runs"].values())
+
+    # a run of one task rewrites the table with the other task's cached result, not without it
+    run_suite(suite, progress=False, only_tasks=["tiny_ml"])
+    saved = json.loads((out / "results.json").read_text())
+    assert set(saved["cells"]) == {"tiny_ml__plain-encoder__keep__s7", "tiny_cv__plain-encoder__keep__s7"}
+    assert "not run yet" not in (out / "results.md").read_text()
 
     markdown = (out / "results.md").read_text()
     assert "## tiny_cv" in markdown and "plain encoder" in markdown and "stratified 2-fold CV" in markdown

@@ -235,13 +235,15 @@ def run_suite(
 ) -> dict:
     """Run (or resume) a suite; return the results dict also written to ``OUT/results.json``.
 
-    ``only_tasks`` runs (and tabulates) those tasks only; their cells are the suite's own, so a later full run
-    reuses them. ``limit``/``epochs`` override the suite's values (a smoke run: ``limit=40, epochs=1``); they enter the
-    cell keys, so a smoke run never passes for a real one. ``starts`` maps a start's name or role to another
-    ``from`` (e.g. ``{"synthetic": "runs/my-checkpoint"}``). ``on_cell_done(cell, result, cached)`` is called
-    after each cell (progress hooks, tests).
+    ``only_tasks`` runs those tasks only; their cells are the suite's own, so a later full run reuses them, and
+    ``results.md`` still shows every task (the others from their cached cells, or as not run yet).
+    ``limit``/``epochs`` override the suite's values (a smoke run: ``limit=40, epochs=1``); they enter the cell keys,
+    so a smoke run never passes for a real one. ``starts`` maps a start's name or role to another ``from``
+    (e.g. ``{"synthetic": "runs/my-checkpoint"}``). ``on_cell_done(cell, result, cached)`` is called after each
+    cell (progress hooks, tests).
     """
     suite, tasks = load_suite(suite_path)
+    all_tasks = list(tasks)
     if only_tasks:
         unknown = set(only_tasks) - {task.name for task in tasks}
         if unknown:
@@ -269,6 +271,7 @@ def run_suite(
     suite_log = SuiteLog(out / LOG_FILE, enabled=main)
     cells = plan_cells(suite, tasks)
     keys = {cell.cell_id: cell_key(cell, suite, profile) for cell in cells}
+    table = _Table(out, suite, all_tasks, profile, cells, write=main)
     suite_log.write("suite_start", suite=suite.name, profile=profile, cells=len(cells))
     results: dict[str, dict] = {}
     failures: dict[str, str] = {}
@@ -315,14 +318,38 @@ def run_suite(
             results[cell.cell_id] = result
             suite_log.write("done", cell, key=keys[cell.cell_id], wall_s=result["wall_s"])
             bar.advance(cell.cell_id)
-            write_results(out, suite, tasks, cells, results, failures, profile, write=main)
+            table.write(results, failures)
             if on_cell_done:
                 on_cell_done(cell, result, False)
     finally:
         bar.close()
-    summary = write_results(out, suite, tasks, cells, results, failures, profile, write=main)
+    table.write(results, failures)
     suite_log.write("suite_done", done=len(results), failed=len(failures))
-    return summary
+    return summarize_run(suite, tasks, cells, results, failures, profile)
+
+
+class _Table:
+    """``results.md``/``results.json`` over every task of the suite: the cells of this run, and those of the tasks
+    left out by ``only_tasks`` from their cache (read once, never run, never re-keyed)."""
+
+    def __init__(self, out: Path, suite: SuiteSpec, tasks: list[TaskSpec], profile: str, run_cells, write: bool):
+        self.out, self.suite, self.tasks, self.profile, self.write_files = out, suite, tasks, profile, write
+        running = {cell.cell_id for cell in run_cells}
+        self.cells = plan_cells(suite, tasks)
+        self.others: dict[str, dict] = {}
+        for cell in self.cells:
+            if cell.cell_id in running:
+                continue
+            legacy = functools.partial(cell_key, cell, suite, profile, legacy=True)
+            cache = out / CELLS_DIR / f"{cell.cell_id}.json"
+            cached = read_cached(cache, cell_key(cell, suite, profile), legacy, rewrite=False)
+            if cached is not None:
+                self.others[cell.cell_id] = cached
+
+    def write(self, results: dict, failures: dict) -> None:
+        if self.write_files:
+            everything = {**self.others, **results}
+            write_results(self.out, self.suite, self.tasks, self.cells, everything, failures, self.profile)
 
 
 class _progress:
@@ -503,9 +530,10 @@ def _per_class_table(task: TaskSpec, rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def write_results(out: Path, suite, tasks, cells, results, failures, profile, write: bool = True) -> dict:
+def summarize_run(suite, tasks, cells, results, failures, profile) -> dict:
+    """What ``results.json`` holds for these cells: the summary rows, protocols, papers and every cell result."""
     rows = summarize(suite, tasks, cells, results, failures)
-    summary = {
+    return {
         "suite": suite.name,
         "profile": profile,
         "cells_planned": len(cells),
@@ -516,7 +544,10 @@ def write_results(out: Path, suite, tasks, cells, results, failures, profile, wr
         "protocols": {t.name: describe_protocol(t) for t in tasks},
         "cells": results,
     }
-    if write:
-        atomic_write_text(out / "results.json", json.dumps(summary, indent=2) + "\n")
-        atomic_write_text(out / "results.md", render_markdown(suite, tasks, rows, profile))
+
+
+def write_results(out: Path, suite, tasks, cells, results, failures, profile) -> dict:
+    summary = summarize_run(suite, tasks, cells, results, failures, profile)
+    atomic_write_text(out / "results.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out / "results.md", render_markdown(suite, tasks, summary["rows"], profile))
     return summary
