@@ -105,6 +105,9 @@ def test_resume_continues_after_the_last_finished_epoch(goemotions, minilm_path,
     assert calls == ["epoch 2/2"]
     assert [record["epoch"] for record in result.history] == [1, 2]
     assert (tmp_path / "thresholds.json").is_file()
+    # the epoch seconds of the killed process are reported, so a resumed cell's cost is its whole cost
+    assert result.resumed_train_s == pytest.approx(state["train_seconds"])
+    assert result.resumed_train_s > 0
 
 
 def _train_cli(train_path, dev_path, out, model, *options: str) -> int:

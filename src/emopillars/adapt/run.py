@@ -290,7 +290,7 @@ def _run_once(
     model_select = head.to_model_data(data.select) if len(data.select) else None
     started = time.perf_counter()
     result = train(config, head.to_model_data(train_data), model_select, selection=selection)
-    train_s = time.perf_counter() - started
+    train_s = time.perf_counter() - started + result.resumed_train_s  # the cell's cost, earlier processes included
     if not dist.is_main:  # rank 0 alone scores and writes; the summary is read back from its metrics.json
         dist.barrier()
         summary = _saved_summary(metrics_path, key)

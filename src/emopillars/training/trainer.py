@@ -65,6 +65,8 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     selection_metric: str = "macro_f1"
     stopped_early: bool = False
+    resumed_train_s: float = 0.0
+    """Epoch seconds restored from a checkpoint: training done by an earlier, interrupted process."""
     dev_scores: np.ndarray | None = field(default=None, repr=False)
     """The best epoch's scores on the dev data (what the policy was calibrated on); not saved."""
 
@@ -263,7 +265,7 @@ def train(
     if config.gradient_checkpointing:
         _checkpoint_activations(model)
     amp = Amp.choose(device, bf16, config.fp16)
-    encoder = InputEncoder.for_model(tokenizer, model.config, config.max_length, config.context_aware)
+    encoder = InputEncoder.for_model(tokenizer, model.config, config.max_length, config.context_aware, config.emoji)
     log.info(
         "training %s on %d examples (%d dev), %d labels, context_aware=%s, %s, device=%s, threads=%d, processes=%d",
         config.model if not config.init_from else config.init_from,
@@ -300,6 +302,7 @@ def train(
         torch.set_rng_state(rng["torch"])
         state = _load_state(checkpoint)
         log.info("resumed from %s after epoch %d", checkpoint, state.epochs_done)
+    resumed_train_s = state.train_seconds
 
     if dist.is_main:  # one writer: the other ranks never touch the output folder
         out.mkdir(parents=True, exist_ok=True)
@@ -392,6 +395,7 @@ def train(
         history=state.history,
         selection_metric=select_name,
         stopped_early=state.stopped_early,
+        resumed_train_s=resumed_train_s,
         dev_scores=best_scores,
     )
     summary = {key: value for key, value in result.to_dict().items() if key != "dev_metrics"}
