@@ -42,6 +42,14 @@ def test_a_saved_training_config_gives_its_encoding(tmp_path):
     assert EncodingSettings.read(tmp_path) == EncodingSettings(context_aware=True, max_length=256)
     TrainConfig(output_dir=str(tmp_path), max_length=64).save(tmp_path)
     assert EncodingSettings.read(tmp_path) == EncodingSettings(context_aware=False, max_length=64)
+    TrainConfig(output_dir=str(tmp_path), emoji="names").save(tmp_path)
+    assert EncodingSettings.read(tmp_path) == EncodingSettings(context_aware=False, max_length=128, emoji="names")
+
+
+def test_a_config_from_before_the_emoji_setting_keeps_emoji(tmp_path):
+    old = {k: v for k, v in TrainConfig(output_dir=str(tmp_path)).to_dict().items() if k != "emoji"}
+    write(tmp_path, old)
+    assert EncodingSettings.read(tmp_path).emoji == "keep"
 
 
 def test_unknown_keys_from_a_newer_version_are_not_fatal(tmp_path):

@@ -30,6 +30,7 @@ def test_defaults_resolve_max_length_by_mode():
         ("limit", 0),
         ("model", ""),
         ("label_names", ["joy", "joy"]),
+        ("emoji", "strip"),
     ],
 )
 def test_invalid_values_name_the_field(field, value):

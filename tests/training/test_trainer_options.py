@@ -89,3 +89,24 @@ def test_selection_metric_and_early_stopping_survive_a_resume(tmp_path, minilm_p
     )  # fmt: skip
     assert again.epochs_run == 2 and again.best_epoch == 1 and len(calls) == 2  # no epoch was trained again
     assert again.dev_scores is not None  # the calibration re-scored the saved best model
+
+
+def test_a_model_trained_with_emoji_names_predicts_with_them(tmp_path, minilm_path):
+    from emopillars.serving.predictor import EmotionClassifier
+
+    def emoji_only(n: int, seed: int) -> LabeledData:  # the label is in the emoji alone
+        rng = np.random.default_rng(seed)
+        cue = {"joy": "😂", "anger": "😡"}
+        rows = [["joy", "anger"][i % 2] for i in range(n)]
+        return LabeledData([Example(f"{cue[r]} {int(rng.integers(100))}", {r: 1.0}) for r in rows], ["joy", "anger"])
+
+    config = TrainConfig(
+        model=minilm_path, output_dir=str(tmp_path), epochs=3, max_length=24, batch_size=8, emoji="names",
+        loss="softmax", seed=5, lr=3e-4,
+    )  # fmt: skip
+    train(config, emoji_only(48, 1), emoji_only(16, 2), progress=False)
+    assert TrainConfig.load(tmp_path).emoji == "names"
+    predictor = EmotionClassifier.load(str(tmp_path))
+    assert predictor.encoder.emoji == "names" and predictor.metadata()["emoji"] == "names"
+    labels = [row["labels"][0] for row in predictor.predict(["😂 7", "😡 7", "so funny 😂", "how dare you 😡"])]
+    assert labels == ["joy", "anger", "joy", "anger"]  # under [UNK] both cues would be one token

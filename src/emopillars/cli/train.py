@@ -47,6 +47,7 @@ CONFIG_OPTIONS: dict[str, str] = {
     "threads": "num_threads",
     "fp16": "fp16",
     "gradient_checkpointing": "gradient_checkpointing",
+    "emoji": "emoji",
 }
 """argparse dest -> ``TrainConfig`` field. Options left unset are not passed: ``TrainConfig``'s defaults apply."""
 
@@ -124,6 +125,12 @@ def register(subparsers) -> None:
     option("--batch-size", type=positive_int, field="batch_size", help="examples per batch")
     option("--grad-accum", type=positive_int, field="grad_accum", help="gradient accumulation steps")
     option("--max-length", type=int_at_least(8), help="max tokens per input (default 128, context-aware 256)")
+    option(
+        "--emoji",
+        choices=["keep", "names"],
+        field="emoji",
+        help="names: spell emoji out in words before tokenising (chat text; vocabularies without emoji)",
+    )
     option("--soft", action="store_true", default=None, help="train on soft label levels instead of 0/1 targets")
     option(
         "--pos-weight",

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from emopillars.data.example import Example
+from emopillars.inference.emoji_text import text_normalizer
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,17 @@ class Encoded:
 class InputEncoder:
     """Tokenises examples for one model: context-less or context-aware, with or without token types."""
 
-    def __init__(self, tokenizer, max_length: int, context_aware: bool, use_token_types: bool | None = None):
+    def __init__(
+        self,
+        tokenizer,
+        max_length: int,
+        context_aware: bool,
+        use_token_types: bool | None = None,
+        emoji: str = "keep",
+    ):
         self.tokenizer = tokenizer
+        self.emoji = emoji
+        self._normalize = text_normalizer(emoji)
         self.max_length = int(max_length)
         self.context_aware = bool(context_aware)
         if use_token_types is None:
@@ -59,12 +69,14 @@ class InputEncoder:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     @classmethod
-    def for_model(cls, tokenizer, model_config, max_length: int, context_aware: bool) -> InputEncoder:
+    def for_model(
+        cls, tokenizer, model_config, max_length: int, context_aware: bool, emoji: str = "keep"
+    ) -> InputEncoder:
         """Token types only where the encoder has a second type (BERT yes; RoBERTa, MPNet no)."""
         type_vocab = getattr(model_config, "type_vocab_size", 1) or 1
         use_types = type_vocab > 1 and "token_type_ids" in getattr(tokenizer, "model_input_names", [])
         limit = getattr(model_config, "max_position_embeddings", None)
-        encoder = cls(tokenizer, max_length, context_aware, use_token_types=use_types)
+        encoder = cls(tokenizer, max_length, context_aware, use_token_types=use_types, emoji=emoji)
         if limit:
             # RoBERTa-style position ids start after the padding index: leave it room.
             offset = 2 if getattr(model_config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"} else 0
@@ -73,8 +85,12 @@ class InputEncoder:
 
     def encode(self, examples: Sequence[Example]) -> list[Encoded]:
         if not self.context_aware:
-            return self._encode_single([example.text for example in examples], self.max_length)
+            return self._encode_single([self._text(example.text) for example in examples], self.max_length)
         return self._encode_pairs(examples)
+
+    def _text(self, text: str) -> str:
+        """Raw text as the encoder reads it (emoji spelled out under ``emoji="names"``)."""
+        return self._normalize(text) if self._normalize and text else text
 
     def _encode_single(self, texts: list[str], max_length: int) -> list[Encoded]:
         if not texts:
@@ -84,8 +100,8 @@ class InputEncoder:
         return [Encoded(ids, types[i] if types else None) for i, ids in enumerate(enc["input_ids"])]
 
     def _encode_pairs(self, examples: Sequence[Example]) -> list[Encoded]:
-        firsts = [pair_first_segment(example) for example in examples]
-        utterances = [example.text for example in examples]
+        firsts = [self._text(pair_first_segment(example)) for example in examples]
+        utterances = [self._text(example.text) for example in examples]
         utt_lengths = [len(ids) for ids in self.tokenizer(utterances, add_special_tokens=False)["input_ids"]]
         n_special = self.tokenizer.num_special_tokens_to_add(pair=True)
         out: list[Encoded | None] = [None] * len(examples)

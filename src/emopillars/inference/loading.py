@@ -223,6 +223,7 @@ class EncodingSettings:
 
     context_aware: bool = False
     max_length: int = 128
+    emoji: str = "keep"
 
     @classmethod
     def read(cls, folder: Path) -> EncodingSettings:
@@ -235,11 +236,11 @@ class EncodingSettings:
         data = read_json(path, "the training configuration")
         if not isinstance(data, dict):
             raise ModelLoadError(f"{path} is not a JSON object")
-        try:  # the whole file, not only the two fields read here: an invalid one was not written by training
+        try:  # the whole file, not only the fields read here: an invalid one was not written by training
             config = TrainConfig.from_dict(data)
         except (TypeError, ValueError) as exc:
             raise ModelLoadError(f"{path} is not a valid training configuration: {_one_line(exc)}") from exc
-        return cls(bool(config.context_aware), config.max_length)
+        return cls(bool(config.context_aware), config.max_length, config.emoji)
 
 
 def model_labels(folder: Path) -> list[str]:

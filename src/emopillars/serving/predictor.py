@@ -129,7 +129,9 @@ class EmotionClassifier:
             runner = OnnxModel(path, num_threads=num_threads)
             if bf16 is True:
                 log.warning("bf16 applies to the torch backend only; ONNX Runtime runs its model as exported")
-            encoder = InputEncoder.for_model(tokenizer, runner.hf_config, settings.max_length, settings.context_aware)
+            encoder = InputEncoder.for_model(
+                tokenizer, runner.hf_config, settings.max_length, settings.context_aware, settings.emoji
+            )
             encoder.use_token_types = encoder.use_token_types and "token_type_ids" in runner.input_names
             precision = Precision(False, f"onnx {runner.quantization}")
             log.info("loaded %s on ONNX Runtime (%s)", path, runner.quantization)
@@ -138,7 +140,9 @@ class EmotionClassifier:
         model = load_torch_model(path, target).eval()
         precision = resolve_bf16(bf16, target)
         log.info("loaded %s on torch (%s), %s", path, target, precision.describe())
-        encoder = InputEncoder.for_model(tokenizer, model.config, settings.max_length, settings.context_aware)
+        encoder = InputEncoder.for_model(
+            tokenizer, model.config, settings.max_length, settings.context_aware, settings.emoji
+        )
         forward = torch_forward(model, precision.bf16)
         return cls(forward, encoder, labels, saved, precision=precision, model_dir=str(path), model=model)
 
@@ -191,6 +195,7 @@ class EmotionClassifier:
             },
             "context_aware": self.context_aware,
             "max_length": self.encoder.max_length,
+            "emoji": self.encoder.emoji,
             "backend": self.backend,
             "bf16": self.bf16,
             "precision": self.precision.describe(),

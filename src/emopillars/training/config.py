@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from emopillars.inference.emoji_text import EMOJI_MODES
 from emopillars.inference.precision import parse_bf16
 
 CONFIG_FILE = "training_config.json"
@@ -44,6 +45,8 @@ class TrainConfig:
     ``loss``: ``bce`` (one sigmoid per label, multi-label) or ``softmax`` (cross-entropy over ``loss_labels``,
     all labels when unset: for single-label tasks; the other columns get no gradient).
     ``fp16``: fp16 autocast with loss scaling (GPUs without bf16); excludes ``bf16=True``.
+    ``emoji``: ``keep`` the text as it is, or ``names``: spell each emoji out in words before tokenising (for
+    chat text and encoders whose vocabulary maps emoji to ``[UNK]``; see :mod:`emopillars.inference.emoji_text`).
     ``gradient_checkpointing``: recompute activations in the backward pass (less memory, ~30% more time), so
     roberta-large fits at the paper's batch sizes; with ``grad_accum`` the batch is ``batch_size * grad_accum``.
     """
@@ -82,6 +85,7 @@ class TrainConfig:
     early_stopping: int | None = None
     loss: str = "bce"
     loss_labels: list[str] | None = None
+    emoji: str = "keep"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -128,6 +132,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.layer_lr_decay must be in (0, 1], got {self.layer_lr_decay!r}")
         if self.early_stopping is not None and (not isinstance(self.early_stopping, int) or self.early_stopping < 1):
             raise ValueError(f"TrainConfig.early_stopping must be a positive integer or None: {self.early_stopping!r}")
+        if self.emoji not in EMOJI_MODES:
+            raise ValueError(f"TrainConfig.emoji must be one of {EMOJI_MODES}, got {self.emoji!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"TrainConfig.loss must be one of {LOSSES}, got {self.loss!r}")
         if self.loss_labels is not None:
