@@ -221,6 +221,12 @@ def read_cached(
     return saved["result"]
 
 
+def read_cell(out: Path, cell: Cell, suite: SuiteSpec, profile: str, key: str, rewrite: bool) -> dict | None:
+    """The cell's cached result under ``out`` (current key, or the legacy one: see :func:`read_cached`)."""
+    legacy = functools.partial(cell_key, cell, suite, profile, legacy=True)
+    return read_cached(out / CELLS_DIR / f"{cell.cell_id}.json", key, legacy, rewrite=rewrite)
+
+
 def run_suite(
     suite_path: str | Path,
     out_dir: str | Path | None = None,
@@ -279,8 +285,7 @@ def run_suite(
     try:
         for cell in cells:
             cache = out / CELLS_DIR / f"{cell.cell_id}.json"
-            legacy = functools.partial(cell_key, cell, suite, profile, legacy=True)
-            cached = read_cached(cache, keys[cell.cell_id], legacy, rewrite=main)
+            cached = read_cell(out, cell, suite, profile, keys[cell.cell_id], rewrite=main)
             if cached is not None:
                 results[cell.cell_id] = cached
                 suite_log.write("cached", cell, key=keys[cell.cell_id])
@@ -340,9 +345,7 @@ class _Table:
         for cell in self.cells:
             if cell.cell_id in running:
                 continue
-            legacy = functools.partial(cell_key, cell, suite, profile, legacy=True)
-            cache = out / CELLS_DIR / f"{cell.cell_id}.json"
-            cached = read_cached(cache, cell_key(cell, suite, profile), legacy, rewrite=False)
+            cached = read_cell(out, cell, suite, profile, cell_key(cell, suite, profile), rewrite=False)
             if cached is not None:
                 self.others[cell.cell_id] = cached
 

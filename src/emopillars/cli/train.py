@@ -17,6 +17,7 @@ from emopillars.cli._options import (
     nonnegative_int,
     positive_int,
 )
+from emopillars.inference.emoji_text import EMOJI_MODES
 
 ORDER = 20
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def register(subparsers) -> None:
     option("--max-length", type=int_at_least(8), help="max tokens per input (default 128, context-aware 256)")
     option(
         "--emoji",
-        choices=["keep", "names"],
+        choices=list(EMOJI_MODES),
         field="emoji",
         help="names: spell emoji out in words before tokenising (chat text; vocabularies without emoji)",
     )

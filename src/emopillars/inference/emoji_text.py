@@ -21,10 +21,8 @@ def emoji_to_names(text: str) -> str:
     """``text`` with every emoji replaced by its name in words, set off by spaces (whitespace then collapsed)."""
     import emoji  # lazy: only models trained with ``emoji="names"`` need it
 
-    if not emoji.emoji_count(text):
-        return text
-    named = emoji.replace_emoji(text, replace=_spelled)
-    return _SPACES.sub(" ", named).strip()
+    named = emoji.replace_emoji(text, replace=_spelled)  # one pass; text without emoji comes back unchanged
+    return text if named == text else _SPACES.sub(" ", named).strip()
 
 
 def _spelled(chars: str, data: dict) -> str:
