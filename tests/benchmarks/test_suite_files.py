@@ -20,11 +20,13 @@ def test_shipped_suite_loads_and_plans_cells(path):
     assert len(cells) == len(tasks) * len(suite.starts) * len(suite.heads) * len(suite.seeds) > 0
 
 
-def test_committed_mpnet_folds_carry_their_keys():
-    """A resumed run reuses a fold only when metrics.json holds the run's key (run_key.txt): a fold file
-    committed without its key, or with another one, would be retrained or, worse, trusted wrongly."""
-    folds = [m.parent for m in sorted((BENCH / "results" / "suite_cpu_mpnet" / "runs").glob("*/fold_*/metrics.json"))]
-    assert folds, "the mpnet suite's finished folds are committed under benchmarks/results/suite_cpu_mpnet"
+def test_committed_mpnet_runs_carry_their_keys():
+    """A resumed run reuses a fold (or a single run) only when metrics.json holds the run's key (run_key.txt):
+    a file committed without its key, or with another one, would be retrained or, worse, trusted wrongly."""
+    runs_dir = BENCH / "results" / "suite_cpu_mpnet" / "runs"
+    folds = [m.parent for pattern in ("*/fold_*/metrics.json", "*/run_*/metrics.json") for m in runs_dir.glob(pattern)]
+    assert any(f.name.startswith("fold_") for f in folds), "the mpnet suite's ISEAR folds are committed"
+    assert any(f.name.startswith("run_") for f in folds), "the mpnet suite's single-run cells are committed"
     for fold in folds:
         metrics = json.loads((fold / "metrics.json").read_text())
         assert metrics["key"] == (fold / "run_key.txt").read_text().strip()
