@@ -24,10 +24,10 @@ def test_committed_mpnet_runs_carry_their_keys():
     """A resumed run reuses a fold (or a single run) only when metrics.json holds the run's key (run_key.txt):
     a file committed without its key, or with another one, would be retrained or, worse, trusted wrongly."""
     runs_dir = BENCH / "results" / "suite_cpu_mpnet" / "runs"
-    folds = [m.parent for pattern in ("*/fold_*/metrics.json", "*/run_*/metrics.json") for m in runs_dir.glob(pattern)]
-    assert any(f.name.startswith("fold_") for f in folds), "the mpnet suite's ISEAR folds are committed"
-    assert any(f.name.startswith("run_") for f in folds), "the mpnet suite's single-run cells are committed"
-    for fold in folds:
-        metrics = json.loads((fold / "metrics.json").read_text())
-        assert metrics["key"] == (fold / "run_key.txt").read_text().strip()
+    runs = [m.parent for pattern in ("*/fold_*/metrics.json", "*/run_*/metrics.json") for m in runs_dir.glob(pattern)]
+    assert any(r.name.startswith("fold_") for r in runs), "the mpnet suite's ISEAR folds are committed"
+    assert any(r.name.startswith("run_") for r in runs), "the mpnet suite's single-run cells are committed"
+    for run in runs:
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["key"] == (run / "run_key.txt").read_text().strip()
         assert 0 < metrics["summary"]["metrics"]["macro_f1"] <= 1

@@ -221,10 +221,15 @@ def read_cached(
     return saved["result"]
 
 
+def cell_file(out: Path, cell: Cell) -> Path:
+    """Where the suite under ``out`` keeps the cell's finished result."""
+    return out / CELLS_DIR / f"{cell.cell_id}.json"
+
+
 def read_cell(out: Path, cell: Cell, suite: SuiteSpec, profile: str, key: str, rewrite: bool) -> dict | None:
     """The cell's cached result under ``out`` (current key, or the legacy one: see :func:`read_cached`)."""
     legacy = functools.partial(cell_key, cell, suite, profile, legacy=True)
-    return read_cached(out / CELLS_DIR / f"{cell.cell_id}.json", key, legacy, rewrite=rewrite)
+    return read_cached(cell_file(out, cell), key, legacy, rewrite=rewrite)
 
 
 def run_suite(
@@ -284,7 +289,6 @@ def run_suite(
     bar = _progress(len(cells), progress)
     try:
         for cell in cells:
-            cache = out / CELLS_DIR / f"{cell.cell_id}.json"
             cached = read_cell(out, cell, suite, profile, keys[cell.cell_id], rewrite=main)
             if cached is not None:
                 results[cell.cell_id] = cached
@@ -319,7 +323,7 @@ def run_suite(
                 continue
             result.update({"start_name": cell.start.name, "role": cell.start.role, "cell": cell.cell_id})
             if main:
-                write_cached(cache, keys[cell.cell_id], result)
+                write_cached(cell_file(out, cell), keys[cell.cell_id], result)
             results[cell.cell_id] = result
             suite_log.write("done", cell, key=keys[cell.cell_id], wall_s=result["wall_s"])
             bar.advance(cell.cell_id)
