@@ -19,27 +19,13 @@ import argparse  # noqa: E402
 import json
 from pathlib import Path
 
-import numpy as np
+from _adapted import split_scores
 
 from emopillars.adapt.decide import load_adapted, task_targets
 from emopillars.adapt.heads import HeadPolicy
-from emopillars.adapt.run import load_split, plan_runs
+from emopillars.adapt.run import plan_runs
 from emopillars.adapt.tasks import TaskSpec
 from emopillars.evaluation.decision import RULE_KINDS, class_prior, cross_fit, fit_rule, full_report
-
-
-def dev_scores(model_dir: Path, task: TaskSpec, head: HeadPolicy, split: str) -> tuple[np.ndarray, np.ndarray]:
-    cache = model_dir / f"{split}_scores.npz"
-    data = load_split(task, split)
-    if cache.is_file():
-        saved = np.load(cache)
-        return saved["scores"], task_targets(data)
-    from emopillars.serving import EmotionClassifier
-
-    classifier = EmotionClassifier.load(model_dir)
-    scores = head.task_scores(classifier.predict_scores(data.examples, batch_size=64, progress=True))
-    np.savez(cache, scores=scores)
-    return scores, task_targets(data)
 
 
 def main() -> None:
@@ -56,7 +42,8 @@ def main() -> None:
         raise SystemExit(f"{model_dir} does not remember its task (no adapted_task.json)")
     task = TaskSpec.model_validate(saved["task"])
     head = HeadPolicy.for_task(task, saved["head"])
-    scores, gold = dev_scores(model_dir, task, head, args.split)
+    scores, data = split_scores(model_dir, task, head, args.split)
+    gold = task_targets(data)
     train = plan_runs(task, args.seed)[0][1].train  # the run's training rows: their class prior
     prior_train = class_prior(task_targets(train), len(task.labels))
     metric = task.primary_metric
