@@ -18,6 +18,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
+import json
 from pathlib import Path
 
 import numpy as np
@@ -29,17 +30,22 @@ from emopillars.adapt.heads import HeadPolicy
 from emopillars.adapt.tasks import TaskSpec
 from emopillars.evaluation.metrics import multilabel_report
 from emopillars.evaluation.thresholds import ThresholdPolicy
-from emopillars.training.calibration import cross_fitted_macro_f1
+from emopillars.training.calibration import choose_policy, cross_fitted_macro_f1
 
 HEADING = "Results: global vs per-class thresholds on an adapted model"
 KINDS = ("global", "per_class")
 
 
 def compare(dev_gold, dev_scores, test_gold, test_scores, labels: list[str], repeats: int, seed: int) -> dict:
-    """Every policy chosen on dev, scored on test; the cross-fitted and in-sample dev macro-F1 beside it."""
+    """Every policy chosen on dev, scored on test; the cross-fitted and in-sample dev macro-F1 beside it.
+
+    ``auto`` is what a task with ``protocol.threshold: auto`` does (``choose_policy`` with the run's ``seed``);
+    the cross-fitted column uses ``repeats`` fold splits of its own, so it may differ from auto's estimate in the
+    third decimal."""
     dev_gold, test_gold = (np.asarray(dev_gold) >= 0.5).astype(np.int8), (np.asarray(test_gold) >= 0.5).astype(np.int8)
     crossed = cross_fitted_macro_f1(dev_gold, dev_scores, labels, repeats=repeats, seed=seed)
     policy = ThresholdPolicy.fit(dev_gold, dev_scores, labels)
+    auto = choose_policy(dev_gold, dev_scores, labels, "auto", seed=seed)
     rows, per_class = {}, {}
     for kind in KINDS:
         policy.kind = kind
@@ -51,11 +57,11 @@ def compare(dev_gold, dev_scores, test_gold, test_scores, labels: list[str], rep
             "test_micro_f1": round(float(report["micro_f1"]), 4),
         }
         per_class[kind] = {label: stat["f1"] for label, stat in report["per_class"].items()}
-    auto = max(KINDS, key=lambda kind: crossed[kind])
+    rows[f"auto (picks {auto.kind})"] = rows[auto.kind]
     moved = sorted(labels, key=lambda label: abs(per_class["per_class"][label] - per_class["global"][label]))
     return {
         "rows": rows,
-        "auto_picks": auto,
+        "auto_picks": auto.kind,
         "global_threshold": policy.global_threshold,
         "per_class_thresholds": dict(zip(labels, policy.per_class, strict=True)),
         "most_moved": {
@@ -82,9 +88,9 @@ def markdown(summary: dict) -> str:
     moved = summary["most_moved"].items()
     lines += [
         "",
-        f"`auto` (the cross-fitted dev number) picks **{summary['auto_picks']}**. Global threshold "
-        f"{summary['global_threshold']:.2f}; per-class thresholds {thresholds.min():.2f}..{thresholds.max():.2f} "
-        f"(median {np.median(thresholds):.2f}).",
+        f"`auto` (`protocol.threshold: auto`, seed {summary['seed']}) picks **{summary['auto_picks']}**. "
+        f"Global threshold {summary['global_threshold']:.2f}; per-class thresholds "
+        f"{thresholds.min():.2f}..{thresholds.max():.2f} (median {np.median(thresholds):.2f}).",
         "Test F1 of the classes the per-class thresholds move most (global -> per-class): "
         + ", ".join(f"{name} {f1['global']:.2f} -> {f1['per_class']:.2f}" for name, f1 in moved)
         + ".",
@@ -96,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="an adapted multi-label model folder (it remembers its task)")
     parser.add_argument("--repeats", type=int, default=5, help="random fold splits of the cross-fitting")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--seed", type=int, default=13, help="when the model does not record its training seed")
     parser.add_argument("--json", help="also write the summary here")
     parser.add_argument("--write", action="store_true", help="put the table in BENCHMARKS.md")
     args = parser.parse_args()
@@ -113,7 +119,8 @@ def main() -> None:
     dev_scores, dev = split_scores(model_dir, task, head, "dev")
     test_scores, test = split_scores(model_dir, task, head, "test")
     labels = list(task.labels)
-    summary = compare(dev.targets(), dev_scores, test.targets(), test_scores, labels, args.repeats, args.seed)
+    seed = json.loads((model_dir / "training_config.json").read_text()).get("seed", args.seed)
+    summary = compare(dev.targets(), dev_scores, test.targets(), test_scores, labels, args.repeats, seed)
     summary.update(
         command=f"python benchmarks/threshold_policies.py --model {model_dir}" + (" --write" if args.write else ""),
         machine=f"{cpu_model()}, {os.cpu_count()} cores",
@@ -122,6 +129,7 @@ def main() -> None:
         dev_rows=len(dev),
         test_rows=len(test),
         repeats=args.repeats,
+        seed=seed,
     )
     publish(summary, markdown, HEADING, args.json, args.write)
 

@@ -157,3 +157,31 @@ def test_refuses_a_model_folder_without_training_config(tmp_path):
     with pytest.raises(ValueError, match="has not finished"):
         require_finished_model(folder)
     assert main(["evaluate", "--model", str(folder), "--data", "x.txt", "--report", str(tmp_path / "r")]) == 2
+
+
+@pytest.mark.parametrize("centres, expected", [((0.2, 0.5, 0.8), "per_class"), ((0.5, 0.5, 0.5), "global")])
+def test_threshold_auto_picks_per_class_only_where_the_classes_need_their_own(centres, expected):
+    """A multi-label task with ``protocol.threshold: auto``: per-class thresholds when the classes separate at
+    different score levels, the global one when they share a scale (both chosen on dev, cross-fitted)."""
+    labels = ["a", "b", "c"]
+    spec = load_task("goemotions").model_dump(mode="json")
+    spec.update({"name": "tiny_multi", "labels": labels, "profiles": {}})
+    spec["protocol"]["threshold"] = "auto"
+    task = TaskSpec.model_validate(spec)
+    rng = np.random.default_rng(0)
+
+    def data(n):
+        gold = (rng.random((n, 3)) < 0.3).astype(float)
+        examples = [Example(f"t{i}", {labels[c]: 1.0 for c in np.flatnonzero(row)}) for i, row in enumerate(gold)]
+        scores = np.clip(np.asarray(centres) + np.where(gold == 1, 0.1, -0.1) + rng.normal(0, 0.05, gold.shape), 0, 1)
+        return LabeledData(examples, labels, multi_label=True), scores
+
+    dev, dev_scores = data(600)
+    test, test_scores = data(600)
+    decision, views, primary = decide_and_score(task, dev, dev, dev_scores, test, test_scores, "test", {}, seed=0)
+    policy = decision.policy
+    assert policy.kind == expected and primary == "test"
+    assert "cross_fitted_per_class" in policy.dev_macro_f1 and "cross_fitted_global" in policy.dev_macro_f1
+    if expected == "per_class":
+        assert policy.per_class[0] < policy.per_class[1] < policy.per_class[2]
+        assert views["test"]["metrics"]["macro_f1"] > 0.9

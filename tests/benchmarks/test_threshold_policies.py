@@ -50,11 +50,13 @@ def test_per_class_thresholds_win_where_classes_sit_at_different_score_levels(po
             "model": "x",
             "task": "t",
             "dev_rows": 600,
+            "seed": 0,
             "test_rows": 600,
             "repeats": 2,
         }
     )
     assert "picks **per_class**" in text and "| global |" in text
+    assert rows["auto (picks per_class)"] == rows["per_class"]
 
 
 def test_global_is_kept_when_the_classes_share_one_scale(policies):

@@ -28,6 +28,7 @@ from emopillars.data.example import LabeledData
 from emopillars.evaluation.decision import DecisionRule, class_prior, cross_fit, fit_rule, full_report
 from emopillars.evaluation.thresholds import ThresholdPolicy, best_global_threshold
 from emopillars.files import atomic_write_text
+from emopillars.training.calibration import choose_policy
 
 ADAPTED_FILE = "adapted_task.json"
 VIEW_LABELS = {
@@ -164,7 +165,7 @@ def decide_and_score(
         else:
             if select_scores is None or not len(select):
                 raise ValueError(f"task {task.name}: a multi-label task needs a dev set to choose thresholds on")
-            policy = ThresholdPolicy.fit(select.targets(), select_scores, task.labels, kind=task.protocol.threshold)
+            policy = choose_policy(select.targets(), select_scores, task.labels, task.protocol.threshold, seed=seed)
         decision = TaskDecision(task.labels, policy=policy)
         views[report_name] = view(task, report_name, report, report_scores, decision)
         primary = report_name

@@ -312,8 +312,9 @@ def _run_once(
             select_scores = task_scores(data.select)
     trained_policy = None
     saved = getattr(result, "policy", None)
-    if task.multi_label and _covers_all_columns(head) and saved is not None and saved.kind == task.protocol.threshold:
-        trained_policy = saved  # the trainer calibrated exactly this policy on this dev set
+    if task.multi_label and _covers_all_columns(head) and saved is not None:
+        if task.protocol.threshold in (saved.kind, "auto"):
+            trained_policy = saved  # the trainer calibrated (and, for auto, chose) this policy on this dev set
     report_scores = task_scores(data.report)
     extras = {name: (part, task_scores(part)) for name, part in data.extras.items()}
     decision, views, primary = decide_and_score(

@@ -35,6 +35,9 @@ class Protocol(BaseModel):
     ``group_by``: what must never straddle folds or the dev carve: ``text`` (identical normalized texts)
     or ``group`` (``Example.group``: a dialogue id, a plot; falls back to the text when unset).
     ``drop_non_answers`` drops rows like ISEAR's ``[ No response.]`` before splitting (default: keep them).
+    ``threshold`` (multi-label tasks): one ``global`` threshold, ``per_class`` thresholds, or ``auto``: whichever
+    of the two scores the better cross-fitted macro-F1 on dev (:func:`emopillars.training.calibration.choose_policy`),
+    then refit on all of dev. Every choice is made on dev; test is only scored.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -45,7 +48,7 @@ class Protocol(BaseModel):
     dev_fraction: float = 0.1
     group_by: Literal["text", "group"] = "text"
     drop_non_answers: bool = False
-    threshold: Literal["global", "per_class"] = "global"
+    threshold: Literal["global", "per_class", "auto"] = "global"
 
     @field_validator("folds")
     @classmethod
