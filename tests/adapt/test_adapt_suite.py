@@ -221,3 +221,25 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["adapt", "--task", "no-such-task", "--out", str(tmp_path / "o")]) == 2
     assert "unknown task" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("head", ["new", "keep"])
+def test_threshold_auto_is_chosen_on_dev_by_cross_fitting_under_both_heads(tiny_suite, tmp_path, head, minilm_path):
+    """``protocol.threshold: auto``: under ``new`` the trainer's policy (it reads every column) is kept, under
+    ``keep`` (3 of 28 columns) it is chosen afresh on dev; either way the cross-fitted dev numbers of both
+    policies are recorded, and the saved model reproduces the reported numbers."""
+    from emopillars.adapt.evaluate import evaluate_task
+    from emopillars.adapt.run import adapt
+    from emopillars.adapt.tasks import load_task
+
+    task = load_task(tmp_path / "tiny_ml.yaml")
+    task = task.model_copy(update={"protocol": task.protocol.model_copy(update={"threshold": "auto"})})
+    result = adapt(task, minilm_path, head=head, seed=1, out_dir=tmp_path / head, profile="cpu")
+    thresholds = result["runs"]["run_0"]["thresholds"]
+    assert thresholds["kind"] in ("global", "per_class")
+    crossed = {k: v for k, v in thresholds["dev_macro_f1"].items() if k.startswith("cross_fitted_")}
+    assert set(crossed) == {"cross_fitted_global", "cross_fitted_per_class"}
+    better = "per_class" if crossed["cross_fitted_per_class"] > crossed["cross_fitted_global"] else "global"
+    assert thresholds["kind"] == better
+    again = evaluate_task(tmp_path / head / "run_0" / "model", tmp_path / "data" / "test.csv")
+    assert again["task_metrics"]["macro_f1"] == pytest.approx(result["metrics"]["macro_f1"]["mean"], abs=1e-6)

@@ -98,10 +98,17 @@ def evaluate_task(
     limit: int | None = None,
     progress: bool = False,
 ) -> dict:
-    """The task's metrics (and per-class precision / recall / F1) of the model on the labelled file."""
+    """The task's metrics (and per-class precision / recall / F1) of the model on the labelled file.
+
+    ``bf16=None``: the precision the model was trained (and its adaptation scored) with: fp32 for a model trained
+    with ``bf16=False``, else auto. bf16 scores differ from fp32 ones in the third decimal, enough to move a
+    prediction across a per-class threshold, so the adaptation's reported numbers are reproduced exactly."""
     from emopillars.serving import EmotionClassifier
+    from emopillars.training.config import TrainConfig
 
     path = require_finished_model(model_dir)
+    if bf16 is None and TrainConfig.load(path).bf16 is False:
+        bf16 = False
     classifier = EmotionClassifier.load(path, bf16=bf16, num_threads=num_threads)
     spec, head, decision, notes = resolve_task_and_decision(path, task, list(classifier.label_names))
     data = load_task_file(spec, data_path)
