@@ -1,4 +1,4 @@
-"""The shipped suite files load, and the committed fold results of the mpnet suite are intact."""
+"""The shipped suite files load, and the committed run results of the suites are intact."""
 
 from __future__ import annotations
 
@@ -23,11 +23,16 @@ def test_shipped_suite_loads_and_plans_cells(path):
 def test_committed_mpnet_runs_carry_their_keys():
     """A resumed run reuses a fold (or a single run) only when metrics.json holds the run's key (run_key.txt):
     a file committed without its key, or with another one, would be retrained or, worse, trusted wrongly."""
-    runs_dir = BENCH / "results" / "suite_cpu_mpnet" / "runs"
-    runs = [m.parent for pattern in ("*/fold_*/metrics.json", "*/run_*/metrics.json") for m in runs_dir.glob(pattern)]
-    assert any(r.name.startswith("fold_") for r in runs), "the mpnet suite's ISEAR folds are committed"
-    assert any(r.name.startswith("run_") for r in runs), "the mpnet suite's single-run cells are committed"
+    runs = [
+        m.parent
+        for pattern in ("*/runs/*/fold_*/metrics.json", "*/runs/*/run_*/metrics.json")
+        for m in (BENCH / "results").glob(pattern)
+    ]
+    mpnet = [r for r in runs if "suite_cpu_mpnet" in r.parts]
+    assert any(r.name.startswith("fold_") for r in mpnet), "the mpnet suite's ISEAR folds are committed"
+    assert any(r.name.startswith("run_") for r in mpnet), "the mpnet suite's single-run cells are committed"
+    assert any("suite_goemotions_mpnet" in r.parts for r in runs), "the GoEmotions mpnet seeds are committed"
     for run in runs:
         metrics = json.loads((run / "metrics.json").read_text())
-        assert metrics["key"] == (run / "run_key.txt").read_text().strip()
+        assert metrics["key"] == (run / "run_key.txt").read_text().strip(), run
         assert 0 < metrics["summary"]["metrics"]["macro_f1"] <= 1
