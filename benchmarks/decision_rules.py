@@ -19,12 +19,10 @@ import argparse  # noqa: E402
 import json
 from pathlib import Path
 
-from _adapted import split_scores
+from _adapted import adapted_task, split_scores
 
-from emopillars.adapt.decide import load_adapted, task_targets
-from emopillars.adapt.heads import HeadPolicy
+from emopillars.adapt.decide import task_targets
 from emopillars.adapt.run import plan_runs
-from emopillars.adapt.tasks import TaskSpec
 from emopillars.evaluation.decision import RULE_KINDS, class_prior, cross_fit, fit_rule, full_report
 
 
@@ -37,11 +35,7 @@ def main() -> None:
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args()
     model_dir = Path(args.model)
-    saved = load_adapted(model_dir)
-    if saved is None:
-        raise SystemExit(f"{model_dir} does not remember its task (no adapted_task.json)")
-    task = TaskSpec.model_validate(saved["task"])
-    head = HeadPolicy.for_task(task, saved["head"])
+    task, head = adapted_task(model_dir)
     scores, data = split_scores(model_dir, task, head, args.split)
     gold = task_targets(data)
     train = plan_runs(task, args.seed)[0][1].train  # the run's training rows: their class prior

@@ -18,19 +18,16 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
-import json
 from pathlib import Path
 
 import numpy as np
-from _adapted import split_scores
+from _adapted import adapted_task, split_scores
 from _machine import cpu_model, publish
 
-from emopillars.adapt.decide import load_adapted
-from emopillars.adapt.heads import HeadPolicy
-from emopillars.adapt.tasks import TaskSpec
 from emopillars.evaluation.metrics import multilabel_report
 from emopillars.evaluation.thresholds import ThresholdPolicy
 from emopillars.training.calibration import choose_policy, cross_fitted_macro_f1
+from emopillars.training.config import TrainConfig
 
 HEADING = "Results: global vs per-class thresholds on an adapted model"
 KINDS = ("global", "per_class")
@@ -102,24 +99,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="an adapted multi-label model folder (it remembers its task)")
     parser.add_argument("--repeats", type=int, default=5, help="random fold splits of the cross-fitting")
-    parser.add_argument("--seed", type=int, default=13, help="when the model does not record its training seed")
     parser.add_argument("--json", help="also write the summary here")
     parser.add_argument("--write", action="store_true", help="put the table in BENCHMARKS.md")
     args = parser.parse_args()
     model_dir = Path(args.model)
-    saved = load_adapted(model_dir)
-    if saved is None:
-        raise SystemExit(f"{model_dir} does not remember its task (no adapted_task.json): adapt it first")
-    task = TaskSpec.model_validate(saved["task"])
+    task, head = adapted_task(model_dir)
     if not task.multi_label:
         raise SystemExit(f"task {task.name} is single-label: benchmarks/decision_rules.py compares its rules")
     if "test" not in task.paths:
         raise SystemExit(f"task {task.name} has no test split to score the policies on")
-    head = HeadPolicy.for_task(task, saved["head"])
     dev_scores, dev = split_scores(model_dir, task, head, "dev")
     test_scores, test = split_scores(model_dir, task, head, "test")
     labels = list(task.labels)
-    seed = json.loads((model_dir / "training_config.json").read_text()).get("seed", args.seed)
+    seed = TrainConfig.load(model_dir).seed
     summary = compare(dev.targets(), dev_scores, test.targets(), test_scores, labels, args.repeats, seed)
     summary.update(
         command=f"python benchmarks/threshold_policies.py --model {model_dir}" + (" --write" if args.write else ""),

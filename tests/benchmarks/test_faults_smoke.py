@@ -9,21 +9,16 @@ leaves the other sections alone.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "faults.py"
 INPUT_CASES = {"empty corpus file", "missing corpus"}
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("faults_driver", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def run(tmp_path_factory, benchmark_script):
+    module = benchmark_script("faults", "faults_driver")
     folder = tmp_path_factory.mktemp("faults")
     markdown, report = folder / "BENCHMARKS.md", folder / "faults.json"
     markdown.write_text("# Benchmarks\n\n## Faults and bad input\n\nOLD FIGURES\n\n## Later section\n\nkept\n")

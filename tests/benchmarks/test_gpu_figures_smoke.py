@@ -6,22 +6,16 @@ GPU machine is lent for it, and that its output is labelled as a smoke figure.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from emopillars.cli.main import main as cli_main
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_figures.py"
-
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("gpu_figures", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def smoke(tmp_path_factory, benchmark_script):
+    module = benchmark_script("gpu_figures")
     path = tmp_path_factory.mktemp("gpu") / "BENCHMARK.json"
     assert module.main(["--smoke", "--json", str(path)]) == 0
     return path, json.loads(path.read_text())
@@ -52,13 +46,11 @@ def test_smoke_figure_is_labelled_and_feeds_the_planner(smoke, capsys):
     assert "SMOKE" in out and "| this run | 1,000 |" in out
 
 
-def test_without_a_gpu_the_full_run_refuses(tmp_path, capsys):
+def test_without_a_gpu_the_full_run_refuses(tmp_path, capsys, benchmark_script):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: the full run would start")
-    spec = importlib.util.spec_from_file_location("gpu_figures_refuse", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = benchmark_script("gpu_figures", "gpu_figures_refuse")
     assert module.main(["--json", str(tmp_path / "x.json")]) == 2
     assert "--smoke" in capsys.readouterr().err

@@ -6,14 +6,12 @@ utterances are the same text has within-character similarity 1.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "neutral_diversity.py"
 VOCAB = "i am just thinking about the weather sea train leaves at nine happy angry".split()
 
 
@@ -61,10 +59,8 @@ def write_run(root: Path, neutral: dict[str, list[str]]) -> Path:
 
 
 @pytest.fixture
-def module(monkeypatch):
-    spec = importlib.util.spec_from_file_location("neutral_diversity", SCRIPT)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
+def module(monkeypatch, benchmark_script):
+    loaded = benchmark_script("neutral_diversity")
     monkeypatch.setattr(loaded, "Embedder", WordEmbedder)
     return loaded
 

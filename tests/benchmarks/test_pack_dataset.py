@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "pack_dataset.py"
-
 
 @pytest.fixture(scope="module")
-def packer():
-    spec = importlib.util.spec_from_file_location("pack_dataset", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def packer(benchmark_script):
+    return benchmark_script("pack_dataset")
 
 
 def record(i: int, label: str, split: str, plot: str = "p1") -> dict:

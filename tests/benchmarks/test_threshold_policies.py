@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "threshold_policies.py"
 LABELS = ["a", "b", "c"]
 
 
 @pytest.fixture(scope="module")
-def policies():
-    sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("threshold_policies", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def policies(benchmark_script):
+    return benchmark_script("threshold_policies")
 
 
 def shifted_scores(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
