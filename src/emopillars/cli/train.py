@@ -48,6 +48,7 @@ CONFIG_OPTIONS: dict[str, str] = {
     "threads": "num_threads",
     "fp16": "fp16",
     "gradient_checkpointing": "gradient_checkpointing",
+    "freeze_encoder": "freeze_encoder",
     "emoji": "emoji",
 }
 """argparse dest -> ``TrainConfig`` field. Options left unset are not passed: ``TrainConfig``'s defaults apply."""
@@ -170,6 +171,13 @@ def register(subparsers) -> None:
     )
     option("--init-from", help="a model directory trained earlier to continue from")
     option("--head", choices=["new", "keep"], field="head", help="with --init-from: new or kept head")
+    option(
+        "--freeze-encoder",
+        action="store_true",
+        default=None,
+        field="freeze_encoder",
+        help="train the head alone (at --head-lr); the encoder stays as loaded (e.g. a soup's head refit)",
+    )
     option("--threads", type=positive_int, help="torch CPU threads (default: all cores)")
     option("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

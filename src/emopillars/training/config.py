@@ -49,6 +49,8 @@ class TrainConfig:
     chat text and encoders whose vocabulary maps emoji to ``[UNK]``; see :mod:`emopillars.inference.emoji_text`).
     ``gradient_checkpointing``: recompute activations in the backward pass (less memory, ~30% more time), so
     roberta-large fits at the paper's batch sizes; with ``grad_accum`` the batch is ``batch_size * grad_accum``.
+    ``freeze_encoder``: train the head alone (pooler + classifier, at ``head_lr``); the encoder keeps its loaded
+    weights and runs without dropout. Linear probing, and the head refit of a model soup (:mod:`.soup`).
     """
 
     model: str = "minilm"
@@ -71,6 +73,7 @@ class TrainConfig:
     bf16: bool | str | None = "auto"
     fp16: bool = False
     gradient_checkpointing: bool = False
+    freeze_encoder: bool = False
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0

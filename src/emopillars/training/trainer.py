@@ -149,6 +149,18 @@ def _depth(name: str, n_layers: int) -> int:
     return n_layers + 1
 
 
+def is_head_parameter(name: str) -> bool:
+    """The head: classifier and pooler (trained at ``head_lr``; all that trains with ``freeze_encoder``)."""
+    return name.startswith(("classifier", "pooler")) or ".pooler." in name
+
+
+def freeze_encoder(model) -> None:
+    """Leave only the head trainable (``TrainConfig.freeze_encoder``)."""
+    for name, param in model.named_parameters():
+        if not is_head_parameter(name):
+            param.requires_grad_(False)
+
+
 def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW; no weight decay on biases and norms; the head (pooler + classifier) may get its own lr.
 
@@ -157,11 +169,13 @@ def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
     2019 for BERT text classification).
     """
     named = [(name, param) for name, param in model.named_parameters() if param.requires_grad]
+    if not named:
+        raise ValueError(f"{type(model).__name__} has no trainable parameters (freeze_encoder found no head?)")
     depths = [_LAYER.search(name) for name, _ in named]
     n_layers = max((int(m.group(1)) + 1 for m in depths if m), default=0)
     groups: dict[tuple[bool, bool, int], list] = {}
     for name, param in named:
-        is_head = name.startswith(("classifier", "pooler")) or ".pooler." in name
+        is_head = is_head_parameter(name)
         no_decay = param.ndim < 2
         depth = 0 if is_head else _depth(name, n_layers)
         groups.setdefault((is_head, no_decay, depth), []).append(param)
@@ -262,7 +276,9 @@ def train(
     source = str(checkpoint) if resuming else resolve_model(config.init_from or config.model)
     tokenizer = load_tokenizer(source)
     model = build_model(source, labels, config, resuming=resuming).to(device)
-    if config.gradient_checkpointing:
+    if config.freeze_encoder:
+        freeze_encoder(model)
+    elif config.gradient_checkpointing:
         _checkpoint_activations(model)
     amp = Amp.choose(device, bf16, config.fp16)
     encoder = InputEncoder.for_model(tokenizer, model.config, config.max_length, config.context_aware, config.emoji)
@@ -466,6 +482,8 @@ def _train_epoch(
     amp = amp or Amp.choose(device, bf16, False)
     shards = [dist.shard(batch) for batch in batches]  # this rank's rows of each global batch, loss weights
     model.train()
+    if config.freeze_encoder:  # the frozen encoder computes the same features every epoch: no dropout
+        getattr(model, "module", model).base_model.eval()
     total_loss, seen_batches = 0.0, 0
     bar = tqdm(
         total=len(encoded),
