@@ -25,6 +25,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -58,6 +59,7 @@ register_format("dialogue", load_dialogues)  # task format ``dialogue``: every t
 RESULT_FILE = "result.json"
 RUN_METRICS = "metrics.json"
 RUN_KEY = "run_key.txt"
+SOUP_DIR = "soup"
 
 
 def stable_hash(value) -> str:
@@ -77,6 +79,8 @@ class StartPoint:
     model: str
     init_from: str | None = None
     label_names: list[str] | None = None
+    keep_head: bool = False
+    """Keep the checkpoint's head whatever the head policy (a soup's head, refit on the soup's encoder)."""
 
     @property
     def is_checkpoint(self) -> bool:
@@ -269,7 +273,7 @@ def _run_once(
         _prepare_model_dir(run_dir, key, resume)
     dist.barrier()
     train_data = subsample(data.train, settings.limit, seed)
-    keep_head = head.kind == "keep" and start.is_checkpoint
+    keep_head = (head.kind == "keep" or start.keep_head) and start.is_checkpoint
     overrides = dict(settings.train)
     if overrides.get("loss") == "softmax":
         overrides["loss_labels"] = [head.model_labels[c] for c in head.columns]  # the task's own columns
@@ -407,6 +411,30 @@ def _json_default(value):
     return str(value)
 
 
+def member_run_keys(member: str | Path) -> dict[str, str]:
+    """The run keys of a finished ``adapt`` output folder (a soup's identity: retrained members, new soup)."""
+    paths = sorted(Path(member).glob(f"*/{RUN_KEY}"))
+    keys = {path.parent.name: path.read_text(encoding="utf-8").strip() for path in paths}
+    if not keys:
+        raise FileNotFoundError(f"{member} holds no finished runs to make a soup of")
+    return keys
+
+
+def _soup_start(members: list[Path], folder: Path, dist) -> StartPoint:
+    """The soup of ``members`` (built once by rank 0, reused when an interrupted refit resumes) as a start."""
+    from emopillars.training.soup import SOUP_FILE, soup_models
+
+    if dist.is_main:
+        saved = folder / SOUP_FILE
+        wanted = [str(member) for member in members]
+        if not saved.is_file() or json.loads(saved.read_text(encoding="utf-8"))["members"] != wanted:
+            soup_models(members, folder)
+    dist.barrier()
+    start = resolve_start(str(folder))
+    start.keep_head = True
+    return start
+
+
 # --- protocols ----------------------------------------------------------------------------------------------------
 
 
@@ -532,11 +560,15 @@ def adapt(
     overrides: dict | None = None,
     keep_models: bool | None = None,
     batch_size: int = 64,
+    soup_of: Sequence[str | Path] | None = None,
 ) -> dict:
     """Fine-tune ``start`` on ``task`` under its protocol; return (and write ``out_dir/result.json``) the metrics.
 
     ``keep_models``: keep each run's fine-tuned model (default: yes for single-run protocols, no for k-fold,
     whose five models would only fill the disk).
+    ``soup_of``: the output folders of finished ``adapt`` calls of this task (other seeds, models kept): each run
+    then starts from the soup of their models of the same run (:mod:`emopillars.training.soup`) and keeps its
+    head; pass ``overrides={"freeze_encoder": True, ...}`` to refit the head alone.
     """
     from emopillars.training.distributed import setup
 
@@ -561,6 +593,8 @@ def adapt(
         "seed": seed,
         "settings": settings.to_dict(),
     }
+    if soup_of:
+        identity["soup_of"] = [member_run_keys(member) for member in soup_of]
     if dist.is_main:
         atomic_write_text(out / "task.yaml", task.to_yaml())
     started = time.perf_counter()
@@ -575,9 +609,14 @@ def adapt(
             len(data.select), len(data.report), data.report_name,
         )  # fmt: skip
         key = stable_hash({**identity, "run": name})
+        run_start = start_point
+        if soup_of and _saved_summary(out / name / RUN_METRICS, key) is None:
+            run_start = _soup_start([Path(member) / name / "model" for member in soup_of], out / name / SOUP_DIR, dist)
         runs[name] = _run_once(
-            task, policy, start_point, data, settings, seed, out / name, key, keep_models, batch_size, dist
+            task, policy, run_start, data, settings, seed, out / name, key, keep_models, batch_size, dist
         )
+        if soup_of and dist.is_main:
+            shutil.rmtree(out / name / SOUP_DIR, ignore_errors=True)  # the refit model is the soup now
     result = {
         "task": task.name,
         "start": start_point.spec,

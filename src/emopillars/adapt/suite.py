@@ -19,7 +19,7 @@ import re
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +54,19 @@ class StartSpec(BaseModel):
     epochs: int | None = None
 
 
+class SoupSpec(BaseModel):
+    """A model soup of each starting point's seeds (:mod:`emopillars.training.soup`): their fine-tuned encoders
+    averaged into one model of the same size, whose head is then refit for ``epochs`` at ``head_lr`` with the
+    encoder frozen. It is one more row of the table, beside the seeds' mean. ``train``: further ``TrainConfig``
+    overrides of the refit (over the start's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(default=3, ge=1)
+    head_lr: float = Field(default=1e-4, gt=0, lt=1)
+    train: dict = Field(default_factory=dict)
+
+
 class SuiteSpec(BaseModel):
     """A suite file. Task entries are shipped names or YAML paths (relative to the suite file)."""
 
@@ -73,6 +86,7 @@ class SuiteSpec(BaseModel):
     keep_models: Literal["none", "single_run", "all"] = "none"
     """Fine-tuned models to keep: none, those of single-run protocols (each with its task and decision rule,
     ready for ``emopillars evaluate``), or all (every k-fold model too)."""
+    soup: SoupSpec | None = None
 
     @field_validator("profile")
     @classmethod
@@ -110,6 +124,13 @@ def load_suite(path: str | Path) -> tuple[SuiteSpec, list[TaskSpec]]:
         unknown = set(start.tasks or []) - set(names)
         if unknown:
             raise ValueError(f"{path}: start {start.name!r} names tasks not in the suite: {sorted(unknown)}")
+    if suite.soup is not None:
+        if len(suite.seeds) < 2:
+            raise ValueError(f"{path}: a soup averages the models of several seeds; the suite has {suite.seeds}")
+        kfold = [task.name for task in tasks if task.protocol.kind == "kfold"]
+        needed = "all" if kfold else "single_run"
+        if suite.keep_models == "none" or (kfold and suite.keep_models != "all"):
+            raise ValueError(f"{path}: a soup needs the seeds' models: set keep_models: {needed}")
     return suite, tasks
 
 
@@ -119,23 +140,39 @@ class Cell:
     start: StartSpec
     head: str
     seed: int
+    members: list[Cell] = field(default_factory=list)
+    """A soup cell: the cells (seeds) whose models it averages; it refits with the first one's seed."""
 
     @property
     def cell_id(self) -> str:
         slug = re.sub(r"[^A-Za-z0-9]+", "-", self.start.name).strip("-").lower()
-        return f"{self.task.name}__{slug}__{self.head}__s{self.seed}"
+        seeds = "+".join(str(member.seed) for member in self.members) or self.seed
+        return f"{self.task.name}__{slug}__{self.head}__s{seeds}"
 
 
 def plan_cells(suite: SuiteSpec, tasks: list[TaskSpec]) -> list[Cell]:
-    """Cells in run order: task by task, so each task's comparison completes early."""
-    return [
-        Cell(task, start, head, seed)
-        for task in tasks
-        for start in suite.starts
-        if start.tasks is None or task.name in start.tasks
-        for head in suite.heads
-        for seed in suite.seeds
-    ]
+    """Cells in run order: task by task, so each task's comparison completes early; a soup after its seeds."""
+    soups = {id(start): soup_start(start, suite.soup) for start in suite.starts} if suite.soup else {}
+    cells = []
+    for task in tasks:
+        for start in suite.starts:
+            if start.tasks is not None and task.name not in start.tasks:
+                continue
+            for head in suite.heads:
+                members = [Cell(task, start, head, seed) for seed in suite.seeds]
+                cells += members
+                if soups:
+                    cells.append(Cell(task, soups[id(start)], head, members[0].seed, members))
+    return cells
+
+
+def soup_start(start: StartSpec, soup: SoupSpec) -> StartSpec:
+    """The starting point of a soup's row: the seeds' start, its head refit alone (``freeze_encoder``)."""
+    train = {**start.train, **soup.train, "freeze_encoder": True, "head_lr": soup.head_lr}
+    return StartSpec(
+        name=f"{start.name} soup", source=start.source, role=start.role, tasks=start.tasks, train=train,
+        epochs=soup.epochs,
+    )  # fmt: skip
 
 
 def cell_settings(cell: Cell, suite: SuiteSpec, profile: str):
@@ -148,6 +185,9 @@ def cell_settings(cell: Cell, suite: SuiteSpec, profile: str):
 def cell_key(cell: Cell, suite: SuiteSpec, profile: str, legacy: bool = False) -> str:
     """What decides a cell's result. ``legacy``: the key of cells written before the key left out the task's
     profiles (it hashed the whole task spec); such a cell is still reused, and re-keyed, while the spec is the same."""
+    if cell.members:  # a soup: its members' results and its own refit settings
+        members = [cell_key(member, suite, profile, legacy) for member in cell.members]
+        return stable_hash({"soup_of": members, "settings": cell_settings(cell, suite, profile).to_dict()})
     settings = cell_settings(cell, suite, profile)
     return stable_hash(
         {
@@ -300,6 +340,9 @@ def run_suite(
             suite_log.write("start", cell, key=keys[cell.cell_id])
             bar.describe(cell.cell_id)
             try:
+                unfinished = [member.cell_id for member in cell.members if member.cell_id not in results]
+                if unfinished:
+                    raise RuntimeError(f"the soup's members did not finish: {', '.join(unfinished)}")
                 result = adapt(
                     cell.task,
                     cell.start.source,
@@ -311,6 +354,7 @@ def run_suite(
                     limit=suite.limit,
                     overrides={**suite.train, **cell.start.train},
                     keep_models={"none": False, "single_run": None, "all": True}[suite.keep_models],
+                    soup_of=[out / RUNS_DIR / member.cell_id for member in cell.members] or None,
                 )
             except KeyboardInterrupt:
                 suite_log.write("interrupted", cell)
@@ -397,8 +441,9 @@ def summarize(suite: SuiteSpec, tasks: list[TaskSpec], cells: list[Cell], result
     Most tasks have one view; EmoContext with a rule chosen on dev has dev-argmax, dev-rule and (with its
     test file) test rows."""
     rows = []
+    starts = list({id(cell.start): cell.start for cell in cells}.values())  # the suite's, and their soups
     for task in tasks:
-        for start in suite.starts:
+        for start in starts:
             for head in suite.heads:
                 group = [c for c in cells if c.task is task and c.start is start and c.head == head]
                 if not group:
@@ -410,7 +455,7 @@ def summarize(suite: SuiteSpec, tasks: list[TaskSpec], cells: list[Cell], result
                     "source": start.source,
                     "role": start.role,
                     "head": head,
-                    "seeds": [c.seed for c in group if c.cell_id in results],
+                    "seeds": [m.seed for c in group if c.cell_id in results for m in c.members or [c]],
                     "cells_done": len(done),
                     "cells_planned": len(group),
                     "errors": [failures[c.cell_id] for c in group if c.cell_id in failures],
@@ -512,6 +557,12 @@ def render_markdown(suite: SuiteSpec, tasks: list[TaskSpec], rows: list[dict], p
             extra = ", ".join(f"{k}={v}" for k, v in start.train.items())
             epochs = f"{start.epochs} epoch(s)" if start.epochs else ""
             lines.append(f"{start.name}: " + ", ".join(x for x in (epochs, extra) if x) + ".")
+        if suite.soup:
+            lines.append(
+                f"soup: the fine-tuned encoders of seeds {', '.join(map(str, suite.seeds))} averaged into one model "
+                f"(same size), its head refit for {suite.soup.epochs} epoch(s) at head_lr={suite.soup.head_lr} with "
+                "the encoder frozen" + "".join(f", {k}={v}" for k, v in suite.soup.train.items()) + " (training.soup)."
+            )
         lines.append("± is the standard deviation over runs (folds x seeds for k-fold, seeds otherwise).")
         lines.append("")
         if len(task.labels) <= PER_CLASS_MAX_LABELS and any(r.get("per_class") for r in task_rows):
