@@ -4,7 +4,6 @@ retrains when a member changes, and a suite that cannot make a soup is refused b
 
 from __future__ import annotations
 
-
 import pytest
 from safetensors.torch import load_file
 from test_adapt_suite import _task_yaml, _write_rows

@@ -17,7 +17,9 @@ SUITES = sorted(BENCH.glob("suite_*.yaml"))
 def test_shipped_suite_loads_and_plans_cells(path):
     suite, tasks = load_suite(path)
     cells = plan_cells(suite, tasks)
-    assert len(cells) == len(tasks) * len(suite.starts) * len(suite.heads) * len(suite.seeds) > 0
+    per_seed = len(suite.seeds) + (1 if suite.soup else 0)  # a soup is one more cell after the seeds
+    assert len(cells) == len(tasks) * len(suite.starts) * len(suite.heads) * per_seed > 0
+    assert all(len(cell.members) == len(suite.seeds) for cell in cells if cell.members)
 
 
 def test_committed_mpnet_runs_carry_their_keys():
