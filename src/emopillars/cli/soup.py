@@ -17,7 +17,7 @@ def register(subparsers) -> None:
         description=(
             "Average the encoders of models fine-tuned from the same encoder with the same labels (e.g. seeds of "
             "one recipe) into one model of the same size; its head is the first model's. Refit the head next: "
-            "emopillars train --init-from OUT --head keep --freeze-encoder --head-lr 1e-4 --data ... --dev ..."
+            "emopillars train --init-from OUT --head keep --freeze-encoder --head-lr 1e-4 --train ... --dev ..."
         ),
     )
     p.add_argument("--model", action="append", required=True, help="a fine-tuned model folder (two or more)")
