@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_trainer_options import _tiny
 
 from emopillars.adapt.run import resolve_start
-from emopillars.data.example import Example, LabeledData
 from emopillars.inference.loading import load_tokenizer
 from emopillars.training.config import TrainConfig
 from emopillars.training.model import build_model
@@ -67,13 +66,6 @@ def test_soup_refuses_members_it_cannot_average(tmp_path, minilm_path):
     with pytest.raises(FileNotFoundError, match="was the model kept"):
         soup_models([tmp_path / "a", tmp_path / "missing"], tmp_path / "soup")
     assert not (tmp_path / "soup").exists()  # nothing half-written
-
-
-def _tiny(n: int, seed: int) -> LabeledData:
-    rng = np.random.default_rng(seed)
-    words = {"joy": "wonderful lovely day", "anger": "furious outrageous lies"}
-    examples = [Example(f"{words[LABELS[i % 2]]} {int(rng.integers(1000))}", {LABELS[i % 2]: 1.0}) for i in range(n)]
-    return LabeledData(examples, LABELS, multi_label=False)
 
 
 def test_freeze_encoder_trains_the_head_alone(tmp_path, minilm_path):
